@@ -1,0 +1,194 @@
+"""Runs a scenario on real threads: start gate, timing, joins, trials, Ctrl-C.
+
+Only this module starts threads. Workers are released together by a start barrier that
+the main thread joins too, so thread creation is outside the measured section; each
+worker stamps ``perf_counter_ns`` after the gate and after its loop, and a trial's wall
+time is the span from the first start to the last end.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from syncdemo.results import RunConfig, RunResult, ThreadStats, TrialResult
+from syncdemo.runtime import runtime_info, switch_interval
+from syncdemo.scenarios.base import Scenario, Stopped, ThreadContext, Worker
+
+#: How long cancelled workers get to notice the stop flag before we give up on them.
+CANCEL_GRACE_S = 5.0
+
+
+class EngineError(RuntimeError):
+    """A run could not be carried out (the OS refused threads, a worker crashed)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``partial`` holds the trials that finished before it."""
+
+    def __init__(self, partial: RunResult) -> None:
+        super().__init__()
+        self.partial = partial
+
+
+def run(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    *,
+    on_trial: Callable[[TrialResult], None] | None = None,
+) -> RunResult:
+    """Run every trial of ``config`` and return plain data; restore the switch interval."""
+    done: list[TrialResult] = []
+    with switch_interval(config.switch_interval) as previous:
+        runtime = runtime_info(switch_interval_default=previous)
+        try:
+            for trial in range(1, config.trials + 1):
+                result = _run_trial(scenario, config, trial)
+                done.append(result)
+                if on_trial is not None:
+                    on_trial(result)
+        except KeyboardInterrupt:
+            raise RunInterrupted(_result(scenario, config, runtime, done, True)) from None
+    return _result(scenario, config, runtime, done, False)
+
+
+def _result(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    runtime: Any,
+    trials: list[TrialResult],
+    interrupted: bool,
+) -> RunResult:
+    ok = all(t.ok for t in trials)
+    return RunResult(
+        config=config,
+        runtime=runtime,
+        invariant=scenario.invariant,
+        violation_noun=scenario.violation_noun,
+        trials=tuple(trials),
+        verdict=scenario.verdict(ok, config, runtime.gil),
+        interrupted=interrupted,
+    )
+
+
+def make_contexts(
+    roles: Sequence[str], config: RunConfig, trial: int, stop: threading.Event
+) -> list[ThreadContext]:
+    """One context per thread; the rng of each is fixed by (seed, trial, thread)."""
+    seen: Counter[str] = Counter()
+    contexts = []
+    for index, role in enumerate(roles):
+        contexts.append(
+            ThreadContext(
+                index=index,
+                role=role,
+                role_index=seen[role],
+                config=config,
+                stop=stop,
+                rng=random.Random(f"{config.seed}:{trial}:{index}"),
+            )
+        )
+        seen[role] += 1
+    return contexts
+
+
+def _thread_main(worker: Worker, state: Any, ctx: ThreadContext, gate: threading.Barrier) -> None:
+    try:
+        gate.wait()
+    except threading.BrokenBarrierError:
+        return
+    ctx.start_ns = time.perf_counter_ns()
+    try:
+        worker(state, ctx)
+    except Stopped:
+        pass
+    except BaseException as exc:  # reported by the main thread after the join
+        ctx.data["error"] = exc
+        ctx.stop.set()
+    finally:
+        ctx.end_ns = time.perf_counter_ns()
+
+
+def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialResult:
+    strategy = scenario.strategy(config.sync)
+    state = scenario.setup(config)
+    stop = threading.Event()
+    contexts = make_contexts(scenario.roles(config), config, trial, stop)
+    gate = threading.Barrier(len(contexts) + 1)
+    threads: list[threading.Thread] = []
+    try:
+        for ctx in contexts:
+            t = threading.Thread(
+                target=_thread_main,
+                args=(strategy.workers[ctx.role], state, ctx, gate),
+                name=f"syncdemo-{ctx.role}-{ctx.index}",
+                daemon=True,
+            )
+            t.start()
+            threads.append(t)
+        gate.wait()
+        cancelled = False
+        for t in threads:
+            while t.is_alive():
+                t.join(0.05)
+                if stop.is_set() and not cancelled:  # a worker failed: free the others
+                    scenario.cancel(state)
+                    cancelled = True
+    except KeyboardInterrupt:
+        _cancel(scenario, state, stop, gate, threads)
+        raise
+    except RuntimeError as exc:  # "can't start new thread"
+        _cancel(scenario, state, stop, gate, threads)
+        raise EngineError(
+            f"could only start {len(threads)} of {len(contexts)} threads: {exc}"
+        ) from None
+
+    for ctx in contexts:
+        error = ctx.data.get("error")
+        if error is not None:
+            raise EngineError(
+                f"{scenario.name} worker thread {ctx.index} ({ctx.role}) failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+
+    outcome = scenario.check(state, contexts)
+    started = [c.start_ns for c in contexts if c.start_ns]
+    ended = [c.end_ns for c in contexts if c.end_ns]
+    elapsed_ns = max(ended) - min(started) if started and ended else 0
+    stats = tuple(
+        ThreadStats(
+            index=c.index,
+            role=c.role,
+            ops=c.ops,
+            elapsed_s=(c.end_ns - c.start_ns) / 1e9,
+            wait_s=c.wait_ns / 1e9,
+        )
+        for c in contexts
+    )
+    return TrialResult(
+        trial=trial,
+        outcome=outcome,
+        elapsed_s=elapsed_ns / 1e9,
+        ops=sum(c.ops for c in contexts),
+        threads=stats,
+    )
+
+
+def _cancel(
+    scenario: Scenario[Any],
+    state: Any,
+    stop: threading.Event,
+    gate: threading.Barrier,
+    threads: list[threading.Thread],
+) -> None:
+    """Make every started worker give up, and wait (bounded) until they have."""
+    stop.set()
+    gate.abort()
+    scenario.cancel(state)
+    deadline = time.monotonic() + CANCEL_GRACE_S
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,1 @@
+"""Renderers: Rich tables for people, JSON and CSV for scripts."""

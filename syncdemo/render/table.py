@@ -1,0 +1,260 @@
+"""Rich renderings for people: run reports, the scenario list, a scenario's description."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from syncdemo.results import RunResult, RuntimeInfo, TrialResult
+from syncdemo.scenarios.base import Scenario
+
+#: Above this many trials the report shows a summary row instead of one row per trial.
+MAX_TRIAL_ROWS = 10
+#: Above this many threads the per-thread table shows the first ones and a count of the rest.
+MAX_THREAD_ROWS = 16
+
+
+def seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def rate(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M/s"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k/s"
+    return f"{value:.0f}/s"
+
+
+def runtime_line(info: RuntimeInfo) -> str:
+    gil = "GIL enabled" if info.gil else "GIL disabled (free-threaded)"
+    if info.free_threaded_build and info.gil:
+        gil = "GIL enabled on a free-threaded build"
+    interval = f"switch interval {seconds(info.switch_interval)}"
+    if info.switch_interval != info.switch_interval_default:
+        interval += f" for this run (interpreter's: {seconds(info.switch_interval_default)})"
+    cpus = f"{info.cpus} CPU" + ("s" if info.cpus != 1 else "")
+    return f"{info.implementation} {info.python} · {gil} · {interval} · {cpus} · {info.platform}"
+
+
+def _details_table(trials: Sequence[TrialResult]) -> Table | None:
+    """The scenario's own findings per trial (lost vs duplicated, high-water mark...)."""
+    keys = list(dict.fromkeys(k for t in trials for k in t.outcome.details))
+    if not keys or len(trials) > MAX_TRIAL_ROWS:
+        return None
+    table = Table(title="what the check found", title_justify="left", show_edge=False)
+    table.add_column("trial", justify="right")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
+    for t in trials:
+        table.add_row(str(t.trial), *(str(t.outcome.details.get(k, "")) for k in keys))
+    return table
+
+
+def _pct(part: float, whole: float) -> str:
+    if not whole:
+        return "-"
+    share = 100 * part / whole
+    if 0 < share < 0.1:
+        return "<0.1%"
+    return f"{share:.1f}%"
+
+
+def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
+    config = result.config
+    title = (
+        f"{config.scenario} · --sync {config.sync} · {config.threads} thread"
+        f"{'s' if config.threads != 1 else ''} × {config.iterations:,} "
+        f"{scenario.iterations_meaning} · {config.trials} trial{'s' if config.trials != 1 else ''}"
+    )
+    trials = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    trials.add_column("trial", justify="right")
+    trials.add_column("expected", justify="right")
+    trials.add_column("observed", justify="right")
+    trials.add_column(result.violation_noun, justify="right")
+    trials.add_column("result")
+    trials.add_column("wall time", justify="right")
+    trials.add_column("ops/s", justify="right")
+    if len(result.trials) <= MAX_TRIAL_ROWS:
+        for t in result.trials:
+            v = t.outcome.violations
+            cells: list[RenderableType] = [
+                str(t.trial),
+                f"{t.outcome.expected:,}",
+                f"{t.outcome.observed:,}",
+                f"{v:,} ({_pct(v, t.outcome.expected)})",
+                Text("ok", style="green") if t.ok else Text("VIOLATED", style="bold red"),
+                seconds(t.elapsed_s),
+                rate(t.ops_per_s),
+            ]
+            trials.add_row(*cells)
+    elif result.trials:
+        spread = result.violations
+        e = result.elapsed
+        r = result.ops_per_s
+        trials.add_row(
+            f"{len(result.trials)}",
+            f"{result.trials[0].outcome.expected:,}",
+            "",
+            f"median {spread.median:,.0f} (min {spread.min:,.0f}, max {spread.max:,.0f})",
+            Text(
+                f"{result.violated}/{len(result.trials)} violated",
+                style="bold red" if result.violated else "green",
+            ),
+            f"{seconds(e.median)} ({seconds(e.min)}-{seconds(e.max)})",
+            rate(r.median),
+        )
+    parts: list[RenderableType] = [trials]
+    details = _details_table(result.trials)
+    if details is not None:
+        parts += ["", details]
+    if result.trials:
+        parts += ["", _thread_table(result.trials[-1], len(result.trials) > 1)]
+    note = scenario.roles_note(config)
+    status = Text()
+    if result.interrupted:
+        status.append("Interrupted: these are the trials that finished.\n", style="bold yellow")
+    status.append("Invariant: ", style="bold")
+    status.append(result.invariant + "\n")
+    if note:
+        status.append("Threads: ", style="bold")
+        status.append(note + "\n")
+    status.append("Runtime: ", style="bold")
+    status.append(runtime_line(result.runtime) + "\n")
+    summary = (
+        f"{result.violated} of {len(result.trials)} trials violated the invariant. "
+        if result.trials
+        else "No trial finished. "
+    )
+    status.append(summary, style="bold red" if result.violated else "bold green")
+    status.append(result.verdict)
+    parts += ["", status]
+    return Group(*parts)
+
+
+def _thread_table(trial: TrialResult, last_of_many: bool) -> Table:
+    title = f"per thread (trial {trial.trial})" if last_of_many else "per thread"
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("thread", justify="right")
+    table.add_column("role")
+    table.add_column("ops", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("waiting", justify="right")
+    shown = trial.threads[:MAX_THREAD_ROWS]
+    for s in shown:
+        table.add_row(
+            str(s.index),
+            s.role,
+            f"{s.ops:,}",
+            seconds(s.elapsed_s),
+            f"{seconds(s.wait_s)} ({_pct(s.wait_s, s.elapsed_s)})" if s.wait_s else "-",
+        )
+    hidden = len(trial.threads) - len(shown)
+    if hidden:
+        rest = trial.threads[MAX_THREAD_ROWS:]
+        table.add_row(
+            f"+{hidden}",
+            "more",
+            f"{sum(s.ops for s in rest):,}",
+            f"≤ {seconds(max(s.elapsed_s for s in rest))}",
+            "",
+        )
+    return table
+
+
+def scenario_list(scenarios: Sequence[Scenario[Any]]) -> Table:
+    table = Table(show_lines=False, pad_edge=False, show_edge=False)
+    table.add_column("scenario", style="bold", no_wrap=True)
+    table.add_column("what it shows")
+    table.add_column("--sync (* default)")
+    table.add_column("invariant")
+    for s in scenarios:
+        syncs = ", ".join(n + ("*" if n == s.default_sync else "") for n in s.strategy_names())
+        table.add_row(s.name, s.summary, syncs, s.invariant)
+    return table
+
+
+def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
+    head = Text()
+    head.append(scenario.name, style="bold")
+    head.append(f" — {scenario.summary}\n\n")
+    head.append(scenario.explanation + "\n\n")
+    for label, value in (
+        ("Shared state: ", scenario.shared_state),
+        ("Invariant: ", scenario.invariant),
+        ("Violations: ", scenario.violation_noun),
+        (
+            "Defaults: ",
+            f"--threads {scenario.default_threads}, --iterations "
+            f"{scenario.default_iterations:,} ({scenario.iterations_meaning}), "
+            f"--sync {scenario.default_sync}",
+        ),
+    ):
+        head.append(label, style="bold")
+        head.append(value + "\n")
+
+    strategies = Table(title="sync strategies", title_justify="left", show_lines=True)
+    strategies.add_column("--sync", style="bold", no_wrap=True)
+    strategies.add_column("safe")
+    strategies.add_column("what it does")
+    strategies.add_column("what it costs")
+    for s in scenario.strategies:
+        name = s.name + (" (default)" if s.name == scenario.default_sync else "")
+        strategies.add_row(
+            name,
+            Text("yes", style="green") if s.safe else Text("no", style="red"),
+            s.summary,
+            s.cost,
+        )
+
+    why = Text()
+    why.append("Why it breaks on this interpreter ", style="bold")
+    why.append(f"({runtime_line(runtime)}):\n")
+    unsafe = [s.name for s in scenario.strategies if not s.safe]
+    why.append(f"With --sync {' or '.join(unsafe)}, ")
+    why.append(scenario.why.gil if runtime.gil else scenario.why.free_threaded)
+
+    parts: list[RenderableType] = [head, strategies, "", why, ""]
+    for s in scenario.strategies:
+        for role, worker in s.workers.items():
+            if role not in scenario_roles(scenario):
+                continue
+            parts.append(
+                Panel(
+                    Syntax(inspect.getsource(worker), "python", theme="ansi_dark"),
+                    title=f"--sync {s.name}: the {role} thread runs {worker.__name__}()",
+                    title_align="left",
+                )
+            )
+    return Group(*parts)
+
+
+def scenario_roles(scenario: Scenario[Any]) -> set[str]:
+    """The roles threads take at the default thread count (so describe skips edge cases)."""
+    from syncdemo.results import RunConfig
+
+    config = RunConfig(
+        scenario=scenario.name,
+        sync=scenario.default_sync,
+        threads=scenario.default_threads,
+        iterations=1,
+        trials=1,
+        seed=0,
+    )
+    return set(scenario.roles(config))
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console that colours only terminals and honours NO_COLOR and TERM=dumb (Rich does)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)

@@ -1,0 +1,130 @@
+"""counter and locked-counter: threads increment one shared integer.
+
+The read-modify-write has an honest race window: between reading the value and writing
+it back, the worker calls a small function, as real code does (validate, convert, log).
+Under the GIL, CPython 3.10+ switches threads only at such calls and at backward jumps,
+so the bare ``value += 1`` almost never loses an update there; with a call inside, a
+switch can land between the read and the write and every update another thread makes
+meanwhile is overwritten.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from syncdemo.results import Outcome, RunConfig
+from syncdemo.scenarios import register
+from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+
+
+@dataclass(eq=False)
+class Counter:
+    value: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _validate(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"a counter cannot be negative: {value}")
+    return value
+
+
+def _add_one(value: int) -> int:
+    return value + 1
+
+
+def next_value(value: int) -> int:
+    """The step between read and write: check the value read, then compute the new one."""
+    return _add_one(_validate(value))
+
+
+def increment_unsafe(state: Counter, ctx: ThreadContext) -> None:
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            value = state.value  # read
+            value = next_value(value)  # a call: another thread may run here
+            state.value = value  # write: overwrites whatever happened meanwhile
+
+
+def increment_locked(state: Counter, ctx: ThreadContext) -> None:
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            with state.lock:  # nobody else can read or write until we release it
+                value = state.value
+                value = next_value(value)
+                state.value = value
+
+
+_WHY = WhyItBreaks(
+    gil=(
+        "under the GIL only one thread runs bytecode at a time, but the interpreter may switch "
+        "threads at any call or loop jump; when it switches at the call between a thread's read "
+        "and its write, every increment the other threads make meanwhile is overwritten when "
+        "that thread resumes and writes its stale value + 1. A lock makes the three steps one."
+    ),
+    free_threaded=(
+        "threads truly run in parallel on this free-threaded build, so two threads read the same "
+        "value at the same moment and both write value + 1: one increment is lost each time. "
+        "A lock makes the read-modify-write one step."
+    ),
+)
+
+_NONE = Strategy(
+    name="none",
+    summary="read, call, write with nothing around it",
+    cost="nothing, and it loses updates",
+    safe=False,
+    workers={"worker": increment_unsafe},
+)
+_LOCK = Strategy(
+    name="lock",
+    summary="a threading.Lock held around the read-modify-write, so it runs as one step",
+    cost=(
+        "one acquire and release per increment; when threads contend, waiters block and, "
+        "under the GIL, hand the interpreter back and forth, which is far slower than the "
+        "unsafe loop"
+    ),
+    safe=True,
+    workers={"worker": increment_locked},
+)
+
+
+@register
+class CounterScenario(Scenario[Counter]):
+    name = "counter"
+    summary = "Threads increment one shared integer; unsynchronized increments get lost."
+    explanation = (
+        "Each thread adds 1 to a shared integer --iterations times. An increment is three "
+        "steps: read the value, compute the next one (here with a small function call, as "
+        "real code validates or logs), write it back. When another thread writes between "
+        "this thread's read and write, this thread's write overwrites it: a lost update."
+    )
+    shared_state = "one integer, counter.value, starting at 0"
+    invariant = "final value == threads x iterations"
+    violation_noun = "lost updates"
+    why = _WHY
+    strategies = (_NONE, _LOCK)
+    default_sync = "none"
+    default_iterations = 20_000
+    iterations_meaning = "increments per thread"
+
+    def setup(self, config: RunConfig) -> Counter:
+        return Counter()
+
+    def check(self, state: Counter, contexts: Sequence[ThreadContext]) -> Outcome:
+        expected = sum(c.ops for c in contexts)
+        observed = state.value
+        return Outcome(
+            expected=expected,
+            observed=observed,
+            violations=max(0, expected - observed),
+        )
+
+
+@register
+class LockedCounterScenario(CounterScenario):
+    name = "locked-counter"
+    summary = "The counter with a threading.Lock around each increment; no update is lost."
+    default_sync = "lock"

@@ -1,0 +1,320 @@
+"""producer-consumer: producers put numbered items into a bounded buffer, consumers take them.
+
+The buffer is the textbook ring: ``slots``, a ``head`` where consumers take, a ``tail``
+where producers put, and a ``count``. Unsynchronized, each side checks the count and then
+acts on an index it read a moment earlier (check-then-act): two producers that read the
+same tail write into the same slot (one item is overwritten, so lost), and two consumers
+that read the same head take the same item (a duplicate).
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from syncdemo.results import Outcome, RunConfig
+from syncdemo.scenarios import register
+from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+
+CAPACITY = 8
+#: What the queue strategy's consumers receive once every producer has finished.
+DONE = -1
+#: How often a thread blocked in queue.Queue looks up to see whether the run was cancelled.
+POLL_S = 0.1
+
+
+@dataclass(eq=False)
+class Buffer:
+    capacity: int
+    producers: int
+    items: list[int] = field(default_factory=list)
+    done: list[bool] = field(default_factory=list)
+    """One flag a producer, each written by its own producer only (no read-modify-write)."""
+    high_water: int = 0
+    cancelled: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    not_full: threading.Condition = field(init=False)
+    not_empty: threading.Condition = field(init=False)
+    fifo: queue.Queue[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done = [False] * self.producers
+        self.not_full = threading.Condition(self.lock)
+        self.not_empty = threading.Condition(self.lock)
+        self.fifo = queue.Queue(maxsize=self.capacity)
+
+
+def first_item(ctx: ThreadContext) -> int:
+    """Producer k puts items k*iterations ... so every item number is unique and traceable."""
+    return ctx.role_index * ctx.config.iterations
+
+
+def handle(item: int, taken: list[int]) -> None:
+    """A consumer's work on one item. ``time.sleep(0)`` stands for the I/O that real
+    consumers do (write to a file, a socket, a database): it releases the GIL, as I/O does,
+    for no measurable time."""
+    time.sleep(0)
+    taken.append(item)
+
+
+def _taken(ctx: ThreadContext) -> list[int]:
+    taken: list[int] = ctx.data.setdefault("taken", [])
+    return taken
+
+
+# --- none: check-then-act on a plain list -------------------------------------------------
+
+
+def produce_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
+    first = first_item(ctx)
+    for chunk in ctx.chunks():
+        for i in chunk:
+            while len(buf.items) >= buf.capacity:  # check: full? then poll until it is not
+                ctx.check_stop()
+                time.sleep(0)  # give the CPU away while polling, as a polling loop would
+            buf.items.append(first + i)  # act: another producer may have filled it meanwhile
+            buf.high_water = max(buf.high_water, len(buf.items))
+    buf.done[ctx.role_index] = True
+
+
+def consume_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
+    taken = _taken(ctx)
+    while True:
+        if not buf.items:  # check: empty? then poll, or stop once every producer is done
+            if all(buf.done):
+                return
+            ctx.check_stop()
+            time.sleep(0)
+            continue
+        item = buf.items[0]  # peek at the oldest item
+        handle(item, taken)  # work on it (I/O): other consumers may peek at it too
+        try:
+            del buf.items[0]  # then remove it: if another consumer already did, this
+        except IndexError:  # removes the next item, which nobody handled (lost)
+            ctx.data["empty_removes"] = ctx.data.get("empty_removes", 0) + 1
+        ctx.ops += 1
+
+
+# --- condition: the same list, guarded by one lock and two conditions ---------------------
+
+
+def produce_condition(buf: Buffer, ctx: ThreadContext) -> None:
+    first = first_item(ctx)
+    for chunk in ctx.chunks():
+        for i in chunk:
+            began = time.perf_counter_ns()
+            with buf.not_full:
+                buf.not_full.wait_for(lambda: len(buf.items) < buf.capacity or buf.cancelled)
+                ctx.wait_ns += time.perf_counter_ns() - began
+                ctx.check_stop()
+                buf.items.append(first + i)
+                buf.high_water = max(buf.high_water, len(buf.items))
+                buf.not_empty.notify()
+    with buf.lock:
+        buf.done[ctx.role_index] = True
+        buf.not_empty.notify_all()  # consumers waiting on an empty buffer may be finished
+
+
+def consume_condition(buf: Buffer, ctx: ThreadContext) -> None:
+    taken = _taken(ctx)
+    while True:
+        began = time.perf_counter_ns()
+        with buf.not_empty:
+            buf.not_empty.wait_for(lambda: buf.items or all(buf.done) or buf.cancelled)
+            ctx.wait_ns += time.perf_counter_ns() - began
+            ctx.check_stop()
+            if not buf.items:
+                return  # every producer is done and the buffer is empty
+            item = buf.items.pop(0)  # take it out while holding the lock ...
+            buf.not_full.notify()
+        handle(item, taken)  # ... and work on it after releasing it
+        ctx.ops += 1
+
+
+# --- queue: queue.Queue does the locking; the last producer posts one DONE per consumer ---
+
+
+def produce_queue(buf: Buffer, ctx: ThreadContext) -> None:
+    first = first_item(ctx)
+    for chunk in ctx.chunks():
+        for i in chunk:
+            began = time.perf_counter_ns()
+            while True:
+                try:
+                    buf.fifo.put(first + i, timeout=POLL_S)  # blocks while the queue is full
+                    break
+                except queue.Full:
+                    ctx.check_stop()
+            ctx.wait_ns += time.perf_counter_ns() - began
+            buf.high_water = max(buf.high_water, buf.fifo.qsize())
+    with buf.lock:
+        buf.done[ctx.role_index] = True
+        last = all(buf.done)
+    if last:
+        for _ in range(ctx.config.threads - buf.producers):
+            buf.fifo.put(DONE)
+
+
+def consume_queue(buf: Buffer, ctx: ThreadContext) -> None:
+    taken = _taken(ctx)
+    while True:
+        began = time.perf_counter_ns()
+        while True:
+            try:
+                item = buf.fifo.get(timeout=POLL_S)  # blocks while the queue is empty
+                break
+            except queue.Empty:
+                ctx.check_stop()
+        ctx.wait_ns += time.perf_counter_ns() - began
+        if item == DONE:
+            return
+        handle(item, taken)
+        ctx.ops += 1
+
+
+def produce_and_consume(buf: Buffer, ctx: ThreadContext) -> None:
+    """With one thread there is nobody to hand items to: put one, take it back, repeat."""
+    taken = _taken(ctx)
+    first = first_item(ctx)
+    for chunk in ctx.chunks():
+        for i in chunk:
+            buf.items.append(first + i)
+            buf.high_water = max(buf.high_water, len(buf.items))
+            handle(buf.items.pop(0), taken)
+    buf.done[ctx.role_index] = True
+
+
+def _strategy(name: str, summary: str, cost: str, safe: bool, produce: object) -> Strategy:
+    consume = {"none": consume_unsafe, "condition": consume_condition, "queue": consume_queue}
+    return Strategy(
+        name=name,
+        summary=summary,
+        cost=cost,
+        safe=safe,
+        workers={
+            "producer": produce,  # type: ignore[dict-item]
+            "consumer": consume[name],
+            "producer+consumer": produce_and_consume,
+        },
+    )
+
+
+@register
+class ProducerConsumerScenario(Scenario[Buffer]):
+    name = "producer-consumer"
+    summary = "Producers fill a bounded buffer, consumers empty it; items get lost or doubled."
+    explanation = (
+        "Half the threads (rounded up) are producers, each putting --iterations numbered "
+        f"items into a list of at most {CAPACITY}; the rest are consumers, which take items "
+        "until every producer has finished and the list is empty. Unsynchronized, each "
+        "consumer looks at the oldest item, handles it, and only then removes it (check, then "
+        "act): two consumers handle the same item (a duplicate), and the second removal "
+        "throws away the next item, which nobody handled (lost). Producers check for room and "
+        "then append, so the list can grow past its capacity. Handling an item calls "
+        "time.sleep(0), standing for the I/O a real consumer does: like I/O, it releases the "
+        "GIL, and it takes no measurable time."
+    )
+    shared_state = (
+        f"a list of at most {CAPACITY} items and one 'done' flag per producer (each flag "
+        "written by its own producer only)"
+    )
+    invariant = "every item produced is consumed exactly once"
+    violation_noun = "lost or duplicated items"
+    why = WhyItBreaks(
+        gil=(
+            "under the GIL another consumer runs while this one is in the middle of handling "
+            "an item (its I/O released the GIL): it sees the same oldest item, handles it too "
+            "(duplicated), and the later removal throws away an item nobody handled (lost). "
+            "Taking the item out under a Condition's lock, or using queue.Queue, makes look "
+            "and remove one step."
+        ),
+        free_threaded=(
+            "consumers truly run in parallel on this free-threaded build, so two of them see "
+            "the same oldest item at once, both handle it (duplicated), and both remove one, "
+            "throwing away an item nobody handled (lost). Taking the item out under a "
+            "Condition's lock, or using queue.Queue, makes look and remove one step."
+        ),
+    )
+    strategies = (
+        _strategy(
+            "none",
+            "a plain list: consumers look at items[0], handle it, then delete items[0]",
+            "nothing, and it loses and duplicates items",
+            False,
+            produce_unsafe,
+        ),
+        _strategy(
+            "condition",
+            "one lock and two threading.Conditions (not full, not empty); consumers pop the "
+            "item under the lock and handle it after releasing it",
+            "every put and take holds the lock; threads sleep while the list is full or empty",
+            True,
+            produce_condition,
+        ),
+        _strategy(
+            "queue",
+            "queue.Queue(maxsize=capacity), which does the same locking inside",
+            "like condition, plus queue.Queue's own bookkeeping per item",
+            True,
+            produce_queue,
+        ),
+    )
+    default_sync = "condition"
+    default_iterations = 2_000
+    iterations_meaning = "items per producer"
+
+    def split(self, threads: int) -> tuple[int, int]:
+        """(producers, consumers): half the threads produce, rounded up."""
+        if threads == 1:
+            return 1, 0
+        producers = math.ceil(threads / 2)
+        return producers, threads - producers
+
+    def roles(self, config: RunConfig) -> Sequence[str]:
+        producers, consumers = self.split(config.threads)
+        if consumers == 0:
+            return ["producer+consumer"]
+        return ["producer"] * producers + ["consumer"] * consumers
+
+    def roles_note(self, config: RunConfig) -> str:
+        producers, consumers = self.split(config.threads)
+        if consumers == 0:
+            return "1 thread puts each item and takes it back"
+        return f"{producers} producers, {consumers} consumers (half the threads produce)"
+
+    def setup(self, config: RunConfig) -> Buffer:
+        return Buffer(capacity=CAPACITY, producers=self.split(config.threads)[0])
+
+    def cancel(self, state: Buffer) -> None:
+        with state.lock:
+            state.cancelled = True
+            state.not_full.notify_all()
+            state.not_empty.notify_all()
+
+    def check(self, state: Buffer, contexts: Sequence[ThreadContext]) -> Outcome:
+        produced = [
+            first_item(c) + i for c in contexts if "producer" in c.role for i in range(c.ops)
+        ]
+        handled: Tally[int] = Tally()
+        for c in contexts:
+            handled.update(_taken(c))
+        lost = sum(1 for i in produced if handled[i] == 0)
+        duplicated = sum(n - 1 for n in handled.values() if n > 1)
+        exactly_once = sum(1 for i in produced if handled[i] == 1)
+        return Outcome(
+            expected=len(produced),
+            observed=exactly_once,
+            violations=lost + duplicated,
+            details={
+                "lost": lost,
+                "duplicated": duplicated,
+                "empty_removes": sum(c.data.get("empty_removes", 0) for c in contexts),
+                "high_water": state.high_water,
+                "capacity": state.capacity,
+            },
+        )
