@@ -226,18 +226,23 @@ def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
     why.append(scenario.why.gil if runtime.gil else scenario.why.free_threaded)
 
     parts: list[RenderableType] = [head, strategies, "", why, ""]
+    roles = scenario_roles(scenario)
     for s in scenario.strategies:
         for role, worker in s.workers.items():
-            if role not in scenario_roles(scenario):
-                continue
-            parts.append(
-                Panel(
-                    Syntax(inspect.getsource(worker), "python", theme="ansi_dark"),
-                    title=f"--sync {s.name}: the {role} thread runs {worker.__name__}()",
-                    title_align="left",
-                )
-            )
+            if role in roles:
+                title = f"--sync {s.name}: each {role} thread runs {worker.__name__}()"
+                parts.append(_source(worker, title))
+    if scenario.helpers:
+        names = ", ".join(f"{h.__name__}()" for h in scenario.helpers)
+        parts.append(_source(scenario.helpers, f"called by the workers: {names}"))
     return Group(*parts)
+
+
+def _source(functions: Any, title: str) -> Panel:
+    items = functions if isinstance(functions, tuple) else (functions,)
+    code = "\n\n".join(inspect.getsource(f).rstrip() for f in items)
+    syntax = Syntax(code, "python", theme="ansi_dark", word_wrap=True)
+    return Panel(syntax, title=title, title_align="left")
 
 
 def scenario_roles(scenario: Scenario[Any]) -> set[str]:

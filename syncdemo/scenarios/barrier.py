@@ -113,8 +113,9 @@ class BarrierScenario(Scenario[Phases]):
             workers={"worker": phases_barrier},
         ),
     )
+    helpers = (read_all,)
     default_sync = "barrier"
-    default_iterations = 1_000
+    default_iterations = 500
     iterations_meaning = "phases"
 
     def setup(self, config: RunConfig) -> Phases:

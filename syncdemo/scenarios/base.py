@@ -107,6 +107,8 @@ class Scenario(ABC, Generic[S]):
     default_threads: int = 4
     default_iterations: int = 10_000
     iterations_meaning: str = "iterations per thread"
+    helpers: tuple[Callable[..., Any], ...] = ()
+    """Functions the workers call inside the race window; ``describe`` shows them too."""
 
     def strategy(self, name: str) -> Strategy:
         for s in self.strategies:

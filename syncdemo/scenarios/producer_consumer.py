@@ -264,6 +264,7 @@ class ProducerConsumerScenario(Scenario[Buffer]):
             produce_queue,
         ),
     )
+    helpers = (handle,)
     default_sync = "condition"
     default_iterations = 2_000
     iterations_meaning = "items per producer"
