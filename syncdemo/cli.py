@@ -80,6 +80,20 @@ def _scenario(name: str) -> Scenario[Any]:
         raise click.BadParameter(str(exc), param_hint="'NAME'") from None
 
 
+class Count(click.IntRange):
+    """A whole number within bounds, whose errors say the bounds: 'abc' and 0 alike."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                self.fail(
+                    f"{value!r} is not a whole number from {self.min} to {self.max}", param, ctx
+                )
+        return super().convert(value, param, ctx)
+
+
 class SwitchInterval(click.ParamType):  # type: ignore[type-arg]
     name = "SECONDS"
 
@@ -169,18 +183,18 @@ def describe(name: str) -> None:
 @click.option(
     "--threads",
     "-t",
-    type=click.IntRange(1, MAX_THREADS),
+    type=Count(1, MAX_THREADS),
     help="Worker threads.  [default: the scenario's, see 'describe']",
 )
 @click.option(
     "--iterations",
     "-n",
-    type=click.IntRange(1, MAX_ITERATIONS),
+    type=Count(1, MAX_ITERATIONS),
     help="Work per thread (increments, items, phases).  [default: the scenario's]",
 )
 @click.option(
     "--trials",
-    type=click.IntRange(1, MAX_TRIALS),
+    type=Count(1, MAX_TRIALS),
     default=3,
     show_default=True,
     help="Independent runs, each on fresh shared state.",
@@ -199,7 +213,7 @@ def describe(name: str) -> None:
 )
 @click.option(
     "--seed",
-    type=click.IntRange(0, 2**63 - 1),
+    type=Count(0, 2**63 - 1),
     help="Fix every random choice a scenario makes.  [default: a fresh one, reported]",
 )
 @click.option(

@@ -1,10 +1,10 @@
 """producer-consumer: producers put numbered items into a bounded buffer, consumers take them.
 
 The buffer is the textbook ring: ``slots``, a ``head`` where consumers take, a ``tail``
-where producers put, and a ``count``. Unsynchronized, each side checks the count and then
-acts on an index it read a moment earlier (check-then-act): two producers that read the
-same tail write into the same slot (one item is overwritten, so lost), and two consumers
-that read the same head take the same item (a duplicate).
+where producers put, and a ``count``. Unsynchronized, a consumer reads the head, handles
+that item (I/O), and only then advances the head it read: two consumers that read the same
+head handle the same item (a duplicate), both advance, and both decrement the count, so
+producers see room that is not there and overwrite an item nobody handled (lost).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from syncdemo.scenarios import register
 from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
 
 CAPACITY = 8
+#: What a slot holds before any producer wrote it; a consumer that handles it took nothing.
+EMPTY = -2
 #: What the queue strategy's consumers receive once every producer has finished.
 DONE = -1
 #: How often a thread blocked in queue.Queue looks up to see whether the run was cancelled.
@@ -30,9 +32,14 @@ POLL_S = 0.1
 
 @dataclass(eq=False)
 class Buffer:
+    """A ring of ``capacity`` slots: producers put at ``tail``, consumers take at ``head``."""
+
     capacity: int
     producers: int
-    items: list[int] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)
+    head: int = 0
+    tail: int = 0
+    count: int = 0
     done: list[bool] = field(default_factory=list)
     """One flag a producer, each written by its own producer only (no read-modify-write)."""
     high_water: int = 0
@@ -43,10 +50,25 @@ class Buffer:
     fifo: queue.Queue[int] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.slots = [EMPTY] * self.capacity
         self.done = [False] * self.producers
         self.not_full = threading.Condition(self.lock)
         self.not_empty = threading.Condition(self.lock)
         self.fifo = queue.Queue(maxsize=self.capacity)
+
+    def put(self, item: int) -> None:
+        """Write at the tail and advance it (the caller made sure there is room)."""
+        self.slots[self.tail] = item
+        self.tail = (self.tail + 1) % self.capacity
+        self.count += 1
+        self.high_water = max(self.high_water, self.count)
+
+    def take(self) -> int:
+        """Read at the head and advance it (the caller made sure there is an item)."""
+        item = self.slots[self.head]
+        self.head = (self.head + 1) % self.capacity
+        self.count -= 1
+        return item
 
 
 def first_item(ctx: ThreadContext) -> int:
@@ -67,36 +89,33 @@ def _taken(ctx: ThreadContext) -> list[int]:
     return taken
 
 
-# --- none: check-then-act on a plain list -------------------------------------------------
+# --- none: check-then-act on a plain ring buffer ------------------------------------------
 
 
 def produce_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
     first = first_item(ctx)
     for chunk in ctx.chunks():
         for i in chunk:
-            while len(buf.items) >= buf.capacity:  # check: full? then poll until it is not
+            while buf.count >= buf.capacity:  # check: full? then poll until it is not
                 ctx.check_stop()
                 time.sleep(0)  # give the CPU away while polling, as a polling loop would
-            buf.items.append(first + i)  # act: another producer may have filled it meanwhile
-            buf.high_water = max(buf.high_water, len(buf.items))
+            buf.put(first + i)  # act: the count may be stale by now
     buf.done[ctx.role_index] = True
 
 
 def consume_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
     taken = _taken(ctx)
     while True:
-        if not buf.items:  # check: empty? then poll, or stop once every producer is done
+        if buf.count <= 0:  # check: empty? then poll, or stop once every producer is done
             if all(buf.done):
                 return
             ctx.check_stop()
             time.sleep(0)
             continue
-        item = buf.items[0]  # peek at the oldest item
-        handle(item, taken)  # work on it (I/O): other consumers may peek at it too
-        try:
-            del buf.items[0]  # then remove it: if another consumer already did, this
-        except IndexError:  # removes the next item, which nobody handled (lost)
-            ctx.data["empty_removes"] = ctx.data.get("empty_removes", 0) + 1
+        head = buf.head  # read the head ...
+        handle(buf.slots[head], taken)  # ... work on that item (I/O) ...
+        buf.head = (head + 1) % buf.capacity  # ... then advance the head we read earlier
+        buf.count -= 1
         ctx.ops += 1
 
 
@@ -109,11 +128,10 @@ def produce_condition(buf: Buffer, ctx: ThreadContext) -> None:
         for i in chunk:
             began = time.perf_counter_ns()
             with buf.not_full:
-                buf.not_full.wait_for(lambda: len(buf.items) < buf.capacity or buf.cancelled)
+                buf.not_full.wait_for(lambda: buf.count < buf.capacity or buf.cancelled)
                 ctx.wait_ns += time.perf_counter_ns() - began
                 ctx.check_stop()
-                buf.items.append(first + i)
-                buf.high_water = max(buf.high_water, len(buf.items))
+                buf.put(first + i)
                 buf.not_empty.notify()
     with buf.lock:
         buf.done[ctx.role_index] = True
@@ -125,12 +143,12 @@ def consume_condition(buf: Buffer, ctx: ThreadContext) -> None:
     while True:
         began = time.perf_counter_ns()
         with buf.not_empty:
-            buf.not_empty.wait_for(lambda: buf.items or all(buf.done) or buf.cancelled)
+            buf.not_empty.wait_for(lambda: buf.count or all(buf.done) or buf.cancelled)
             ctx.wait_ns += time.perf_counter_ns() - began
             ctx.check_stop()
-            if not buf.items:
+            if not buf.count:
                 return  # every producer is done and the buffer is empty
-            item = buf.items.pop(0)  # take it out while holding the lock ...
+            item = buf.take()  # take it out while holding the lock ...
             buf.not_full.notify()
         handle(item, taken)  # ... and work on it after releasing it
         ctx.ops += 1
@@ -183,9 +201,8 @@ def produce_and_consume(buf: Buffer, ctx: ThreadContext) -> None:
     first = first_item(ctx)
     for chunk in ctx.chunks():
         for i in chunk:
-            buf.items.append(first + i)
-            buf.high_water = max(buf.high_water, len(buf.items))
-            handle(buf.items.pop(0), taken)
+            buf.put(first + i)
+            handle(buf.take(), taken)
     buf.done[ctx.role_index] = True
 
 
@@ -210,49 +227,50 @@ class ProducerConsumerScenario(Scenario[Buffer]):
     summary = "Producers fill a bounded buffer, consumers empty it; items get lost or doubled."
     explanation = (
         "Half the threads (rounded up) are producers, each putting --iterations numbered "
-        f"items into a list of at most {CAPACITY}; the rest are consumers, which take items "
-        "until every producer has finished and the list is empty. Unsynchronized, each "
-        "consumer looks at the oldest item, handles it, and only then removes it (check, then "
-        "act): two consumers handle the same item (a duplicate), and the second removal "
-        "throws away the next item, which nobody handled (lost). Producers check for room and "
-        "then append, so the list can grow past its capacity. Handling an item calls "
-        "time.sleep(0), standing for the I/O a real consumer does: like I/O, it releases the "
-        "GIL, and it takes no measurable time."
+        f"items into a ring buffer of {CAPACITY} slots (head, tail, count); the rest are "
+        "consumers, which take items until every producer has finished and the buffer is "
+        "empty. Unsynchronized, a consumer checks the count, reads the head, handles the item "
+        "there, and only then advances the head it read: two consumers that read the same "
+        "head handle the same item (duplicated), and since both decrement the count, "
+        "producers see room that is not there and overwrite an item nobody handled (lost). "
+        "Handling an item calls time.sleep(0), standing for the I/O a real consumer does: "
+        "like I/O, it releases the GIL, and it takes no measurable time."
     )
     shared_state = (
-        f"a list of at most {CAPACITY} items and one 'done' flag per producer (each flag "
-        "written by its own producer only)"
+        f"a ring buffer of {CAPACITY} slots with head, tail and count, and one 'done' flag "
+        "per producer (each written by its own producer only)"
     )
     invariant = "every item produced is consumed exactly once"
     violation_noun = "lost or duplicated items"
     why = WhyItBreaks(
         gil=(
-            "under the GIL another consumer runs while this one is in the middle of handling "
-            "an item (its I/O released the GIL): it sees the same oldest item, handles it too "
-            "(duplicated), and the later removal throws away an item nobody handled (lost). "
-            "Taking the item out under a Condition's lock, or using queue.Queue, makes look "
-            "and remove one step."
+            "under the GIL another consumer runs while this one handles an item (its I/O "
+            "released the GIL): it reads the same head and handles the same item "
+            "(duplicated); both then advance the head and decrement the count, so producers "
+            "overwrite an item nobody handled (lost). Taking the item under a Condition's "
+            "lock, or using queue.Queue, makes read-and-advance one step."
         ),
         free_threaded=(
-            "consumers truly run in parallel on this free-threaded build, so two of them see "
-            "the same oldest item at once, both handle it (duplicated), and both remove one, "
-            "throwing away an item nobody handled (lost). Taking the item out under a "
-            "Condition's lock, or using queue.Queue, makes look and remove one step."
+            "consumers (and producers) truly run in parallel on this free-threaded build: two "
+            "consumers read the same head and handle the same item (duplicated), two producers "
+            "write the same slot, and the count drifts, so items are overwritten before anyone "
+            "handled them (lost). Taking the item under a Condition's lock, or using "
+            "queue.Queue, makes read-and-advance one step."
         ),
     )
     strategies = (
         _strategy(
             "none",
-            "a plain list: consumers look at items[0], handle it, then delete items[0]",
+            "a plain ring buffer: read the head, handle that item, then advance the head",
             "nothing, and it loses and duplicates items",
             False,
             produce_unsafe,
         ),
         _strategy(
             "condition",
-            "one lock and two threading.Conditions (not full, not empty); consumers pop the "
-            "item under the lock and handle it after releasing it",
-            "every put and take holds the lock; threads sleep while the list is full or empty",
+            "one lock and two threading.Conditions (not full, not empty) guard the ring; "
+            "consumers take the item under the lock and handle it after releasing it",
+            "every put and take holds the lock; threads sleep while the ring is full or empty",
             True,
             produce_condition,
         ),
@@ -304,17 +322,18 @@ class ProducerConsumerScenario(Scenario[Buffer]):
         handled: Tally[int] = Tally()
         for c in contexts:
             handled.update(_taken(c))
+        empty = handled.pop(EMPTY, 0)
         lost = sum(1 for i in produced if handled[i] == 0)
         duplicated = sum(n - 1 for n in handled.values() if n > 1)
         exactly_once = sum(1 for i in produced if handled[i] == 1)
         return Outcome(
             expected=len(produced),
             observed=exactly_once,
-            violations=lost + duplicated,
+            violations=lost + duplicated + empty,
             details={
                 "lost": lost,
                 "duplicated": duplicated,
-                "empty_removes": sum(c.data.get("empty_removes", 0) for c in contexts),
+                "empty_takes": empty,
                 "high_water": state.high_water,
                 "capacity": state.capacity,
             },
