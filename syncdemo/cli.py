@@ -226,6 +226,34 @@ def describe(name: str) -> None:
         "interpreter's (5 ms on CPython). Matters only under the GIL."
     ),
 )
+@click.option(
+    "--window",
+    "-w",
+    help=(
+        "How wide the unsynchronized read-modify-write is: none (bare +=), call (a function "
+        "call between read and write), io (a zero-length sleep standing for I/O). "
+        "[default: the scenario's; see 'describe']"
+    ),
+)
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Record every shared-state event and show, from that real run, how it failed.",
+)
+@click.option(
+    "--show",
+    type=Count(0, 100),
+    default=3,
+    show_default=True,
+    help="With --trace: how many failures to reconstruct per trial.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
+)
 def run(
     name: str,
     threads: int | None,
@@ -236,6 +264,10 @@ def run(
     check: bool,
     seed: int | None,
     switch_interval: float | None,
+    window: str | None,
+    trace: bool,
+    show: int,
+    timeout: float,
 ) -> None:
     """Run a scenario on real threads and report what happened to the shared state.
 
@@ -255,6 +287,13 @@ def run(
             f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
             param_hint="'--sync'",
         )
+    window = window or scenario.default_window
+    if window not in scenario.windows:
+        choices = ", ".join(scenario.windows) or "none (this scenario has a fixed window)"
+        raise click.BadParameter(
+            f"{scenario.name} has no window {window!r}; choose from: {choices}.",
+            param_hint="'--window'",
+        )
     from syncdemo import engine
     from syncdemo.results import RunConfig
 
@@ -266,6 +305,10 @@ def run(
         trials=trials,
         seed=secrets.randbelow(2**32) if seed is None else seed,
         switch_interval=switch_interval,
+        window=window,
+        trace=trace,
+        show=show,
+        timeout=timeout,
     )
     ctx = click.get_current_context()
     try:

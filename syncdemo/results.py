@@ -27,6 +27,14 @@ class RunConfig:
     seed: int
     switch_interval: float | None = None
     """Seconds for ``sys.setswitchinterval`` during the run; None keeps the interpreter's."""
+    window: str = ""
+    """How wide the unsynchronized read-modify-write is (see ``Scenario.windows``)."""
+    trace: bool = False
+    """Record shared-state events per thread and reconstruct the failures from them."""
+    show: int = 3
+    """With ``trace``: how many failures to reconstruct per trial."""
+    timeout: float = 2.0
+    """Seconds without progress after which the watchdog declares the trial stuck."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -35,6 +43,9 @@ class RunConfig:
             "trials": self.trials,
             "seed": self.seed,
             "switch_interval": self.switch_interval,
+            "window": self.window,
+            "trace": self.trace,
+            "timeout": self.timeout,
         }
 
 

@@ -114,6 +114,8 @@ class BarrierScenario(Scenario[Phases]):
         ),
     )
     helpers = (read_all,)
+    windows = ("none",)
+    default_window = "none"
     default_sync = "barrier"
     default_iterations = 500
     iterations_meaning = "phases"

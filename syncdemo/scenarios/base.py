@@ -107,6 +107,9 @@ class Scenario(ABC, Generic[S]):
     default_threads: int = 4
     default_iterations: int = 10_000
     iterations_meaning: str = "iterations per thread"
+    windows: tuple[str, ...] = ("fixed",)
+    """The race windows ``--window`` can choose; most scenarios have one, built in."""
+    default_window: str = "fixed"
     helpers: tuple[Callable[..., Any], ...] = ()
     """Functions the workers call inside the race window; ``describe`` shows them too."""
 

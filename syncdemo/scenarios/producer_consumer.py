@@ -283,6 +283,8 @@ class ProducerConsumerScenario(Scenario[Buffer]):
         ),
     )
     helpers = (handle,)
+    windows = ("io",)
+    default_window = "io"
     default_sync = "condition"
     default_iterations = 2_000
     iterations_meaning = "items per producer"
