@@ -28,6 +28,7 @@ DEFAULT_SWITCH_INTERVAL = 0.0001
 FORMATS = ("table", "json", "csv")
 
 EXIT_VIOLATED = 1
+EXIT_ABANDONED = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -287,7 +288,7 @@ def run(
             f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
             param_hint="'--sync'",
         )
-    window = window or scenario.default_window
+    window = scenario.default_window if window is None else window
     if window not in scenario.windows:
         choices = ", ".join(scenario.windows) or "none (this scenario has a fixed window)"
         raise click.BadParameter(
@@ -320,6 +321,9 @@ def run(
             f"Interrupted after {len(stop.partial.trials)} of {config.trials} trials.", err=True
         )
         ctx.exit(EXIT_INTERRUPTED)
+    except engine.ThreadsAbandoned as exc:  # the watchdog could not stop a hung run
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_ABANDONED)
     except engine.EngineError as exc:
         raise click.ClickException(str(exc)) from None
     _emit(result, scenario, fmt)

@@ -8,16 +8,33 @@ time is the span from the first start to the last end.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from syncdemo.results import RunConfig, RunResult, ThreadStats, TrialResult
+from syncdemo.outcomes import histogram
+from syncdemo.results import (
+    Evidence,
+    RunConfig,
+    RunResult,
+    ThreadStats,
+    TraceInfo,
+    TrialResult,
+)
 from syncdemo.runtime import runtime_info, switch_interval
-from syncdemo.scenarios.base import Scenario, Stopped, ThreadContext, Worker
+from syncdemo.scenarios.base import (
+    TRACE_EVENTS_MAX,
+    Scenario,
+    Stopped,
+    ThreadContext,
+    Worker,
+)
+from syncdemo.watchdog import Watchdog
 
 #: How long cancelled workers get to notice the stop flag before we give up on them.
 CANCEL_GRACE_S = 5.0
@@ -25,6 +42,10 @@ CANCEL_GRACE_S = 5.0
 
 class EngineError(RuntimeError):
     """A run could not be carried out (the OS refused threads, a worker crashed)."""
+
+
+class ThreadsAbandoned(EngineError):
+    """The watchdog stopped a stuck trial but some workers never gave up (exit status 3)."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -42,7 +63,10 @@ def run(
     on_trial: Callable[[TrialResult], None] | None = None,
 ) -> RunResult:
     """Run every trial of ``config`` and return plain data; restore the switch interval."""
+    if not config.window:
+        config = replace(config, window=scenario.default_window)
     done: list[TrialResult] = []
+    untraced: float | None = None
     with switch_interval(config.switch_interval) as previous:
         runtime = runtime_info(switch_interval_default=previous)
         try:
@@ -51,9 +75,12 @@ def run(
                 done.append(result)
                 if on_trial is not None:
                     on_trial(result)
+            if config.trace:  # one more trial without tracing, to measure what tracing costs
+                baseline = replace(config, trace=False)
+                untraced = _run_trial(scenario, baseline, config.trials + 1).ops_per_s
         except KeyboardInterrupt:
             raise RunInterrupted(_result(scenario, config, runtime, done, True)) from None
-    return _result(scenario, config, runtime, done, False)
+    return _result(scenario, config, runtime, done, False, untraced)
 
 
 def _result(
@@ -62,8 +89,10 @@ def _result(
     runtime: Any,
     trials: list[TrialResult],
     interrupted: bool,
+    untraced_ops_per_s: float | None = None,
 ) -> RunResult:
     ok = all(t.ok for t in trials)
+    samples = [(scenario.outcome_key(t.outcome), t.grade) for t in trials]
     return RunResult(
         config=config,
         runtime=runtime,
@@ -72,6 +101,9 @@ def _result(
         trials=tuple(trials),
         verdict=scenario.verdict(ok, config, runtime.gil),
         interrupted=interrupted,
+        outcomes=histogram(samples, scenario.grade_meanings),
+        outcome_name=scenario.outcome_name,
+        untraced_ops_per_s=untraced_ops_per_s,
     )
 
 
@@ -81,17 +113,20 @@ def make_contexts(
     """One context per thread; the rng of each is fixed by (seed, trial, thread)."""
     seen: Counter[str] = Counter()
     contexts = []
+    cap = max(1_000, TRACE_EVENTS_MAX // max(1, len(roles)))
     for index, role in enumerate(roles):
-        contexts.append(
-            ThreadContext(
-                index=index,
-                role=role,
-                role_index=seen[role],
-                config=config,
-                stop=stop,
-                rng=random.Random(f"{config.seed}:{trial}:{index}"),
-            )
+        ctx = ThreadContext(
+            index=index,
+            role=role,
+            role_index=seen[role],
+            config=config,
+            stop=stop,
+            rng=random.Random(f"{config.seed}:{trial}:{index}"),
         )
+        if config.trace:
+            ctx.trace = ctx.recorded  # the same list: it stays readable after a cap
+            ctx.trace_cap = cap
+        contexts.append(ctx)
         seen[role] += 1
     return contexts
 
@@ -124,7 +159,7 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         for ctx in contexts:
             t = threading.Thread(
                 target=_thread_main,
-                args=(strategy.workers[ctx.role], state, ctx, gate),
+                args=(scenario.worker(strategy, ctx.role, config), state, ctx, gate),
                 name=f"syncdemo-{ctx.role}-{ctx.index}",
                 daemon=True,
             )
@@ -132,9 +167,21 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
             threads.append(t)
         gate.wait()
         cancelled = False
+        watchdog = Watchdog(
+            config.timeout,
+            progress=lambda: scenario.progress(state, contexts),
+            deadlock=lambda: scenario.deadlock(state),
+        )
+        give_up_at = math.inf
         for t in threads:
-            while t.is_alive():
+            while t.is_alive() and time.monotonic() < give_up_at:
                 t.join(0.05)
+                stuck = watchdog.poll()
+                if stuck is not None:  # deadlocked or hung: keep why, make every worker give up
+                    scenario.stuck(state, stuck)
+                    stop.set()
+                    cancelled = False
+                    give_up_at = time.monotonic() + CANCEL_GRACE_S
                 if stop.is_set() and not cancelled:  # a worker failed: free the others
                     scenario.cancel(state)
                     cancelled = True
@@ -146,6 +193,13 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         raise EngineError(
             f"could only start {len(threads)} of {len(contexts)} threads: {exc}"
         ) from None
+    alive = [t.name for t in threads if t.is_alive()]
+    if alive:  # the watchdog stopped a stuck trial, and these ignored it (daemons: no hang)
+        raise ThreadsAbandoned(
+            f"{scenario.name} trial {trial} was stuck and {len(alive)} of its worker threads "
+            f"did not give up within {CANCEL_GRACE_S:.0f} s of being stopped; abandoned "
+            f"{', '.join(alive[:4])}{' ...' if len(alive) > 4 else ''}"
+        )
 
     for ctx in contexts:
         error = ctx.data.get("error")
@@ -169,12 +223,24 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         )
         for c in contexts
     )
+    trace = None
+    evidence: list[Evidence] = []
+    if config.trace:
+        trace = TraceInfo(
+            events=sum(len(c.recorded) for c in contexts),
+            capped=any(c.trace_capped for c in contexts),
+        )
+        if not outcome.ok and config.show:
+            evidence = scenario.evidence(state, contexts, config.show)
     return TrialResult(
         trial=trial,
         outcome=outcome,
         elapsed_s=elapsed_ns / 1e9,
         ops=sum(c.ops for c in contexts),
         threads=stats,
+        grade=scenario.grade(outcome, config),
+        evidence=tuple(evidence),
+        trace=trace,
     )
 
 

@@ -90,6 +90,76 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One recorded event in a reconstructed failure (times are from the trial's start)."""
+
+    t_ns: int
+    thread: int
+    action: str
+    shared: str
+    """The shared state right after this step, as the recorded events show it."""
+    highlight: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "t_ns": self.t_ns,
+            "thread": self.thread,
+            "action": self.action,
+            "shared": self.shared,
+            "highlight": self.highlight,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A concrete failure, rebuilt after the join from events the workers recorded."""
+
+    kind: str
+    threads: tuple[int, ...]
+    steps: tuple[Step, ...]
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "threads": list(self.threads),
+            "events": [s.to_dict() for s in self.steps],
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    """How much a traced trial recorded, and whether the per-thread cap cut it short."""
+
+    events: int
+    capped: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "capped": self.capped}
+
+
+@dataclass(frozen=True)
+class OutcomeBin:
+    """One row of the outcome histogram: an observed outcome, how often, and its grade."""
+
+    outcome: str
+    count: int
+    frequency: float
+    grade: str
+    meaning: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "count": self.count,
+            "frequency": self.frequency,
+            "grade": self.grade,
+            "meaning": self.meaning,
+        }
+
+
+@dataclass(frozen=True)
 class ThreadStats:
     index: int
     role: str
@@ -114,6 +184,9 @@ class TrialResult:
     elapsed_s: float
     ops: int
     threads: tuple[ThreadStats, ...]
+    grade: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    trace: TraceInfo | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,6 +208,9 @@ class TrialResult:
             "ops_per_s": self.ops_per_s,
             "threads": [t.to_dict() for t in self.threads],
             "details": dict(self.outcome.details),
+            "grade": self.grade,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "trace": self.trace.to_dict() if self.trace else None,
         }
 
 
@@ -150,8 +226,13 @@ class Spread:
             return cls(0.0, 0.0, 0.0)
         return cls(min(values), statistics.median(values), max(values))
 
+    @property
+    def spread(self) -> float:
+        """(max - min) / median: how much the trials disagree, as a fraction."""
+        return (self.max - self.min) / self.median if self.median else 0.0
+
     def to_dict(self) -> dict[str, float]:
-        return {"min": self.min, "median": self.median, "max": self.max}
+        return {"min": self.min, "median": self.median, "max": self.max, "spread": self.spread}
 
 
 @dataclass(frozen=True)
@@ -165,6 +246,10 @@ class RunResult:
     trials: tuple[TrialResult, ...]
     verdict: str
     interrupted: bool = False
+    outcomes: tuple[OutcomeBin, ...] = ()
+    outcome_name: str = "outcome"
+    untraced_ops_per_s: float | None = None
+    """With --trace: ops/s of one extra trial run without tracing, to show its overhead."""
 
     @property
     def violated(self) -> int:
@@ -198,6 +283,19 @@ class RunResult:
             "violations": self.violations.to_dict(),
             "elapsed_s": self.elapsed.to_dict(),
             "ops_per_s": self.ops_per_s.to_dict(),
+            "outcome_name": self.outcome_name,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "trace_overhead": self.trace_overhead(),
+        }
+
+    def trace_overhead(self) -> dict[str, float] | None:
+        if self.untraced_ops_per_s is None or not self.trials:
+            return None
+        traced = self.ops_per_s.median
+        return {
+            "traced_ops_per_s": traced,
+            "untraced_ops_per_s": self.untraced_ops_per_s,
+            "slowdown": self.untraced_ops_per_s / traced if traced else 0.0,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import signal
 import sys
 import threading
@@ -227,7 +228,9 @@ def test_every_trial_gets_fresh_state_and_stats() -> None:
         assert all(0 <= s.elapsed_s <= t.elapsed_s for s in t.threads)
         assert t.outcome == Outcome(expected=3, observed=3, violations=0)
     assert result.ok and not result.interrupted
-    assert result.config == config(threads=3, iterations=300, trials=4)
+    # the engine fills in the scenario's default race window; nothing else changes
+    expected = config(threads=3, iterations=300, trials=4)
+    assert result.config == dataclasses.replace(expected, window=scenario.default_window)
     assert no_worker_threads_left(), threading.enumerate()
 
 

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from syncdemo.results import RunResult, RuntimeInfo, TrialResult
+from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
 from syncdemo.scenarios.base import Scenario
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
@@ -119,6 +119,10 @@ def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
     details = _details_table(result.trials)
     if details is not None:
         parts += ["", details]
+    if len(result.trials) > 1:
+        parts += ["", outcome_table(result)]
+    if config.trace:
+        parts += ["", *evidence_parts(result)]
     if result.trials:
         parts += ["", _thread_table(result.trials[-1], len(result.trials) > 1)]
     note = scenario.roles_note(config)
@@ -132,6 +136,14 @@ def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
         status.append(note + "\n")
     status.append("Runtime: ", style="bold")
     status.append(runtime_line(result.runtime) + "\n")
+    if len(result.trials) > 1:
+        e, r = result.elapsed, result.ops_per_s
+        status.append("Timing: ", style="bold")
+        status.append(
+            f"wall time {seconds(e.min)} / {seconds(e.median)} / {seconds(e.max)} "
+            f"(min / median / max, spread {e.spread:.0%}); ops/s {rate(r.min)} / "
+            f"{rate(r.median)} / {rate(r.max)}\n"
+        )
     summary = (
         f"{result.violated} of {len(result.trials)} trials violated the invariant. "
         if result.trials
@@ -141,6 +153,102 @@ def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
     status.append(result.verdict)
     parts += ["", status]
     return Group(*parts)
+
+
+GRADE_STYLE = {"ACCEPTABLE": "green", "FORBIDDEN": "bold red", "INTERESTING": "bold yellow"}
+BAR_WIDTH = 20
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """A text bar of ``fraction`` (0..1) in eighths of a block, for tables in any terminal."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])
+
+
+def outcome_table(result: RunResult) -> Table:
+    """jcstress-style: each observed outcome, how many trials gave it, and its grade."""
+    table = Table(
+        title=f"outcomes over {len(result.trials)} trials ({result.outcome_name})",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column(result.outcome_name, justify="right")
+    table.add_column("trials", justify="right")
+    table.add_column("frequency", justify="right")
+    table.add_column("", no_wrap=True)
+    table.add_column("grade")
+    table.add_column("meaning")
+    for o in result.outcomes:
+        style = GRADE_STYLE.get(o.grade, "")
+        table.add_row(
+            o.outcome,
+            str(o.count),
+            f"{o.frequency:.0%}",
+            Text(bar(o.frequency), style=style),
+            Text(o.grade, style=style),
+            o.meaning,
+        )
+    return table
+
+
+def evidence_parts(result: RunResult) -> list[RenderableType]:
+    """The failures rebuilt from the trace, as step tables, plus what tracing cost."""
+    parts: list[RenderableType] = []
+    shown = 0
+    for trial in result.trials:
+        for ev in trial.evidence:
+            parts += [_evidence_table(trial.trial, ev), ""]
+            shown += 1
+    note = Text()
+    if not shown:
+        if result.ok:
+            note.append("Trace: no trial violated the invariant, so there is no failure to show.")
+        else:
+            note.append(
+                "Trace: the recorded events hold no complete failure to show "
+                "(the cap may have cut them, or this window records no events)."
+            )
+        note.append("\n")
+    events = sum(t.trace.events for t in result.trials if t.trace)
+    capped = any(t.trace.capped for t in result.trials if t.trace)
+    note.append("Trace: ", style="bold")
+    note.append(f"{events:,} events recorded")
+    if capped:
+        note.append(" (capped: threads stopped recording when their share was full)")
+    overhead = result.trace_overhead()
+    if overhead:
+        note.append(
+            f"; ops/s {rate(overhead['traced_ops_per_s'])} traced vs "
+            f"{rate(overhead['untraced_ops_per_s'])} in one untraced trial "
+            f"({overhead['slowdown']:.1f}x slower while recording)"
+        )
+    parts.append(note)
+    return parts
+
+
+def _evidence_table(trial: int, ev: Evidence) -> RenderableType:
+    threads = list(dict.fromkeys(s.thread for s in ev.steps))
+    table = Table(
+        title=f"trial {trial}: {ev.kind}, from the recorded events",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("time", justify="right")
+    for t in threads:
+        table.add_column(f"thread {t}" if t >= 0 else "other threads")
+    table.add_column("shared after", justify="right")
+    for s in ev.steps:
+        cells = [s.action if s.thread == t else "" for t in threads]
+        table.add_row(
+            f"{s.t_ns / 1e3:,.1f} µs",
+            *cells,
+            s.shared,
+            style="bold red" if s.highlight else None,
+        )
+    return Group(table, Text(ev.explanation))
 
 
 def _thread_table(trial: TrialResult, last_of_many: bool) -> Table:
@@ -218,6 +326,17 @@ def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
             s.cost,
         )
 
+    if scenario.window_help:
+        windows = Table(title="race windows (--window)", title_justify="left", show_lines=True)
+        windows.add_column("--window", style="bold", no_wrap=True)
+        windows.add_column("between the read and the write")
+        for name, text in scenario.window_help.items():
+            label = name + (" (default)" if name == scenario.default_window else "")
+            windows.add_row(label, text)
+        table_part: RenderableType = Group(strategies, "", windows)
+    else:
+        table_part = strategies
+
     why = Text()
     why.append("Why it breaks on this interpreter ", style="bold")
     why.append(f"({runtime_line(runtime)}):\n")
@@ -225,7 +344,7 @@ def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
     why.append(f"With --sync {' or '.join(unsafe)}, ")
     why.append(scenario.why.gil if runtime.gil else scenario.why.free_threaded)
 
-    parts: list[RenderableType] = [head, strategies, "", why, ""]
+    parts: list[RenderableType] = [head, table_part, "", why, ""]
     roles = scenario_roles(scenario)
     for s in scenario.strategies:
         for role, worker in s.workers.items():

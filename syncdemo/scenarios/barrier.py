@@ -13,7 +13,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from syncdemo.results import Outcome, RunConfig
+from syncdemo.evidence import READ, WRITE, first_of_each_kind, trace_start
+from syncdemo.results import Evidence, Outcome, RunConfig, Step
 from syncdemo.scenarios import register
 from syncdemo.scenarios.base import Scenario, Stopped, Strategy, ThreadContext, WhyItBreaks
 
@@ -32,11 +33,15 @@ class Phases:
 
 def read_all(slots: list[int], phase: int, ctx: ThreadContext) -> None:
     """Read every slot and tally the ones that are not from this phase."""
-    for value in slots:
+    for slot, value in enumerate(slots):
         if value < phase:
             ctx.data["stale"] += 1
         elif value > phase:
             ctx.data["early"] += 1
+        else:
+            continue
+        if ctx.trace is not None:
+            ctx.record(READ, value, slot)
 
 
 def _wait(state: Phases, ctx: ThreadContext) -> None:
@@ -54,6 +59,8 @@ def phases_unsafe(state: Phases, ctx: ThreadContext) -> None:
     for chunk in ctx.chunks():
         for phase in chunk:
             state.slots[ctx.index] = phase  # write my slot for this phase
+            if ctx.trace is not None:
+                ctx.record(WRITE, phase)
             read_all(state.slots, phase, ctx)  # read everyone's: have they written yet?
 
 
@@ -120,6 +127,11 @@ class BarrierScenario(Scenario[Phases]):
     default_iterations = 500
     iterations_meaning = "phases"
 
+    def evidence(
+        self, state: Phases, contexts: Sequence[ThreadContext], limit: int
+    ) -> list[Evidence]:
+        return phase_evidence(contexts, limit)
+
     def setup(self, config: RunConfig) -> Phases:
         return Phases(threads=config.threads)
 
@@ -136,3 +148,57 @@ class BarrierScenario(Scenario[Phases]):
             violations=stale + early,
             details={"reads": reads, "stale": stale, "early": early},
         )
+
+
+def phase_evidence(contexts: Sequence[ThreadContext], limit: int) -> list[Evidence]:
+    """A read of a slot from another phase, and when its owner wrote the phase it missed."""
+    base = trace_start(contexts)
+    writes: dict[tuple[int, int], int] = {}  # (thread, phase) -> t
+    for c in contexts:
+        for t, kind, phase, _ in c.recorded:
+            if kind == WRITE:
+                writes[(c.index, phase)] = t
+    found: list[tuple[int, Evidence]] = []
+    for c in contexts:
+        phase = -1
+        for t, kind, value, slot in c.recorded:
+            if kind == WRITE:
+                phase = value
+                continue
+            stale = value < phase
+            kind_name = "stale read" if stale else "early read"
+            missed = writes.get((slot, phase))
+            steps = [
+                Step(t - base, c.index, f"read slot {slot}", f"slot {slot}: phase {value}", True)
+            ]
+            if (c.index, phase) in writes:
+                t_own = writes[(c.index, phase)] - base
+                own = f"slot {c.index}: phase {phase}"
+                steps.insert(0, Step(t_own, c.index, f"write phase {phase}", own))
+            if missed is not None:
+                theirs = f"slot {slot}: phase {phase}"
+                steps.append(Step(missed - base, slot, f"write phase {phase}", theirs))
+                steps.sort(key=lambda s: s.t_ns)
+            when = (
+                f"thread {slot} wrote phase {phase} {(missed - t) / 1e3:,.1f} µs later"
+                if missed is not None and missed > t
+                else f"thread {slot} had already moved past phase {phase}"
+                if not stale
+                else f"thread {slot} wrote phase {phase} only after that (not recorded)"
+            )
+            found.append(
+                (
+                    t,
+                    Evidence(
+                        kind=kind_name,
+                        threads=(c.index, slot),
+                        steps=tuple(steps),
+                        explanation=(
+                            f"In phase {phase}, thread {c.index} read slot {slot} and found "
+                            f"phase {value}: {when}. Nothing made thread {c.index} wait for it; "
+                            "a barrier between the writes and the reads would have."
+                        ),
+                    ),
+                )
+            )
+    return first_of_each_kind(found, limit)

@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from syncdemo.results import Outcome, RunConfig
+from syncdemo.results import Evidence, Outcome, RunConfig
+from syncdemo.watchdog import Stuck
 
 S = TypeVar("S")
 
 #: How many iterations a worker runs between two looks at the stop flag. Large enough
 #: that the check costs nothing measurable, small enough that Ctrl-C is prompt.
 CHUNK = 1024
+
+#: With --trace, the events all threads together may record in one trial (memory bound:
+#: about 100 bytes an event). Each thread gets an equal share; a thread whose share is
+#: full stops recording at its next chunk and the report says the trace was capped.
+TRACE_EVENTS_MAX = 400_000
+
+#: One recorded event: (perf_counter_ns, what happened, value, second value or -1).
+Event = tuple[int, str, int, int]
+
+ACCEPTABLE = "ACCEPTABLE"
+FORBIDDEN = "FORBIDDEN"
+INTERESTING = "INTERESTING"
 
 
 class Stopped(Exception):
@@ -46,6 +60,12 @@ class ThreadContext:
     start_ns: int = 0
     end_ns: int = 0
     data: dict[str, Any] = field(default_factory=dict)
+    trace: list[Event] | None = None
+    """With --trace: this thread's own event buffer (no lock: only this thread appends)."""
+    trace_cap: int = 0
+    trace_capped: bool = False
+    recorded: list[Event] = field(default_factory=list)
+    """The events kept after the run (the buffer outlives ``trace`` being switched off)."""
 
     def chunks(self) -> Iterator[range]:
         """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
@@ -57,10 +77,24 @@ class ThreadContext:
         total = self.config.iterations
         done = 0
         while done < total and not self.stop.is_set():
+            if self.trace is not None and len(self.trace) >= self.trace_cap:
+                self.trace = None  # workers re-read ctx.trace at each chunk
+                self.trace_capped = True
             n = min(CHUNK, total - done)
             self.ops += n
             yield range(done, done + n)
             done += n
+
+    def record(self, kind: str, value: int, other: int = -1) -> None:
+        """With --trace: append one event to this thread's own buffer, up to its cap."""
+        trace = self.trace
+        if trace is None:
+            return
+        if len(trace) >= self.trace_cap:
+            self.trace = None
+            self.trace_capped = True
+            return
+        trace.append((time.perf_counter_ns(), kind, value, other))
 
     def check_stop(self) -> None:
         """Give up (raise :class:`Stopped`) if the run was cancelled; call it in wait loops."""
@@ -122,6 +156,31 @@ class Scenario(ABC, Generic[S]):
     def strategy_names(self) -> list[str]:
         return [s.name for s in self.strategies]
 
+    window_help: ClassVar[Mapping[str, str]] = {}
+    """What each of ``windows`` means, for describe."""
+    outcome_name: str = "violations"
+    """What the outcome histogram counts (see :meth:`outcome_key`)."""
+    grade_meanings: ClassVar[Mapping[str, str]] = {
+        ACCEPTABLE: "the invariant held",
+        FORBIDDEN: "the invariant was violated",
+    }
+
+    def worker(self, strategy: Strategy, role: str, config: RunConfig) -> Worker:
+        """The function a thread of ``role`` runs; scenarios with windows pick a variant."""
+        return strategy.workers[role]
+
+    def outcome_key(self, outcome: Outcome) -> int:
+        """The number the outcome histogram buckets trials by."""
+        return outcome.violations
+
+    def grade(self, outcome: Outcome, config: RunConfig) -> str:
+        """jcstress-style: ACCEPTABLE, FORBIDDEN, or a scenario's own INTERESTING case."""
+        return ACCEPTABLE if outcome.ok else FORBIDDEN
+
+    def evidence(self, state: S, contexts: Sequence[ThreadContext], limit: int) -> list[Evidence]:
+        """With --trace: up to ``limit`` concrete failures rebuilt from the recorded events."""
+        return []
+
     def roles(self, config: RunConfig) -> Sequence[str]:
         """The role of each thread, in thread order; one role unless a scenario splits them."""
         return ["worker"] * config.threads
@@ -140,6 +199,21 @@ class Scenario(ABC, Generic[S]):
 
     def cancel(self, state: S) -> None:
         """Wake workers blocked inside the scenario's own primitives (on Ctrl-C)."""
+
+    def progress(self, state: S, contexts: Sequence[ThreadContext]) -> int:
+        """A number that changes whenever any worker gets anywhere; the watchdog calls a
+        trial stuck when it stays the same for ``--timeout`` seconds. Operations done plus
+        time spent in counted waits: a thread that finishes a barrier wait has moved on."""
+        return sum(c.ops + c.wait_ns for c in contexts)
+
+    def deadlock(self, state: S) -> str | None:
+        """A deadlock that is certain right now (a wait-for cycle of instrumented locks), in
+        words, or None. The watchdog polls it while the workers run."""
+        return None
+
+    def stuck(self, state: S, stuck: Stuck) -> None:
+        """The watchdog gave up on this trial (``cancel`` follows): keep why, so that
+        ``check`` can report the trial as deadlocked or hung."""
 
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
         """One sentence for the report's last line: what happened and why, plainly."""

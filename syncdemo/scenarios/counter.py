@@ -11,12 +11,24 @@ meanwhile is overwritten.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from syncdemo.results import Outcome, RunConfig
+from syncdemo.evidence import READ, WRITE, lost_update_evidence
+from syncdemo.results import Evidence, Outcome, RunConfig
 from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import (
+    ACCEPTABLE,
+    FORBIDDEN,
+    INTERESTING,
+    Scenario,
+    Strategy,
+    ThreadContext,
+    WhyItBreaks,
+    Worker,
+)
 
 
 @dataclass(eq=False)
@@ -40,21 +52,58 @@ def next_value(value: int) -> int:
     return _add_one(_validate(value))
 
 
+def next_value_after_io(value: int) -> int:
+    """The same step after an I/O call; ``time.sleep(0)`` stands for it (a log write, a
+    database call): it releases the GIL, as I/O does, for no measurable time."""
+    time.sleep(0)
+    return next_value(value)
+
+
+#: --window: what happens between the read and the write.
+STEPS = {"call": next_value, "io": next_value_after_io}
+
+
 def increment_unsafe(state: Counter, ctx: ThreadContext) -> None:
+    step = STEPS[ctx.config.window]
     for chunk in ctx.chunks():
+        trace = ctx.trace  # None unless --trace
         for _ in chunk:
             value = state.value  # read
-            value = next_value(value)  # a call: another thread may run here
+            if trace is not None:
+                trace.append((time.perf_counter_ns(), READ, value, -1))
+            value = step(value)  # a call: another thread may run here
             state.value = value  # write: overwrites what others did meanwhile
+            if trace is not None:
+                trace.append((time.perf_counter_ns(), WRITE, value, -1))
 
 
 def increment_locked(state: Counter, ctx: ThreadContext) -> None:
+    step = STEPS[ctx.config.window]
     for chunk in ctx.chunks():
+        trace = ctx.trace
         for _ in chunk:
             with state.lock:  # one thread at a time from here
                 value = state.value
-                value = next_value(value)
+                if trace is not None:
+                    trace.append((time.perf_counter_ns(), READ, value, -1))
+                value = step(value)
                 state.value = value
+                if trace is not None:
+                    trace.append((time.perf_counter_ns(), WRITE, value, -1))
+
+
+def increment_bare(state: Counter, ctx: ThreadContext) -> None:
+    """--window none: the classic ``+= 1`` (read, add, write with no call in between)."""
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            state.value += 1
+
+
+def increment_bare_locked(state: Counter, ctx: ThreadContext) -> None:
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            with state.lock:
+                state.value += 1
 
 
 _WHY = WhyItBreaks(
@@ -106,13 +155,68 @@ class CounterScenario(Scenario[Counter]):
     violation_noun = "lost updates"
     why = _WHY
     strategies = (_NONE, _LOCK)
-    helpers = (next_value, _validate, _add_one)
+    helpers = (next_value, _validate, _add_one, next_value_after_io, increment_bare)
+    windows = ("call", "io", "none")
+    default_window = "call"
+    window_help: ClassVar[Mapping[str, str]] = {
+        "call": "read; call next_value() (a plain Python function); write",
+        "io": "read; an I/O call (time.sleep(0), which releases the GIL); next_value(); write",
+        "none": (
+            "the bare value += 1: no call between read and write, so under the GIL on "
+            "CPython 3.10+ no thread switch lands inside it (it is still not atomic)"
+        ),
+    }
+    outcome_name = "final value"
+    grade_meanings: ClassVar[Mapping[str, str]] = {
+        ACCEPTABLE: "every increment counted",
+        FORBIDDEN: "updates were lost",
+        INTERESTING: (
+            "below one thread's own count: stale writes undid even the writers' own increments"
+        ),
+    }
     default_sync = "none"
     default_iterations = 20_000
     iterations_meaning = "increments per thread"
 
     def setup(self, config: RunConfig) -> Counter:
         return Counter()
+
+    def worker(self, strategy: Strategy, role: str, config: RunConfig) -> Worker:
+        if config.window == "none":
+            return increment_bare_locked if strategy.safe else increment_bare
+        return strategy.workers[role]
+
+    def outcome_key(self, outcome: Outcome) -> int:
+        return outcome.observed
+
+    def grade(self, outcome: Outcome, config: RunConfig) -> str:
+        if outcome.ok:
+            return ACCEPTABLE
+        if config.threads > 1 and outcome.observed < config.iterations:
+            return INTERESTING
+        return FORBIDDEN
+
+    def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
+        if ok and config.window == "none" and config.sync == "none" and config.threads > 1:
+            if gil:
+                return (
+                    "No update was lost, yet value += 1 is still not atomic: it is a read, an "
+                    "add and a write. CPython 3.10+ under the GIL switches threads only at "
+                    "calls and backward jumps, and value += 1 has neither inside it, so no "
+                    "switch landed between its read and its write. Free-threaded builds "
+                    "(3.13t, 3.14t), other versions and other Pythons do lose updates here; "
+                    "so does any real code that calls a function in between (--window call)."
+                )
+            return (
+                "No update was lost this time, but value += 1 is not atomic and threads run "
+                "in parallel here: run more --iterations or --trials and it will lose some."
+            )
+        return super().verdict(ok, config, gil)
+
+    def evidence(
+        self, state: Counter, contexts: Sequence[ThreadContext], limit: int
+    ) -> list[Evidence]:
+        return lost_update_evidence(contexts, limit)
 
     def check(self, state: Counter, contexts: Sequence[ThreadContext]) -> Outcome:
         expected = sum(c.ops for c in contexts)

@@ -14,14 +14,26 @@ import queue
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from syncdemo.results import Outcome, RunConfig
+from syncdemo.evidence import first_of_each_kind, trace_start
+from syncdemo.results import Evidence, Outcome, RunConfig, Step
 from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import (
+    ACCEPTABLE,
+    FORBIDDEN,
+    INTERESTING,
+    Scenario,
+    Strategy,
+    ThreadContext,
+    WhyItBreaks,
+)
 
 CAPACITY = 8
+PUT = "put"
+TAKE = "take"
 #: What a slot holds before any producer wrote it; a consumer that handles it took nothing.
 EMPTY = -2
 #: What the queue strategy's consumers receive once every producer has finished.
@@ -56,12 +68,15 @@ class Buffer:
         self.not_empty = threading.Condition(self.lock)
         self.fifo = queue.Queue(maxsize=self.capacity)
 
-    def put(self, item: int) -> None:
-        """Write at the tail and advance it (the caller made sure there is room)."""
-        self.slots[self.tail] = item
-        self.tail = (self.tail + 1) % self.capacity
+    def put(self, item: int) -> int:
+        """Write at the tail and advance it (the caller made sure there is room).
+        Returns the slot written, for the trace."""
+        slot = self.tail
+        self.slots[slot] = item
+        self.tail = (slot + 1) % self.capacity
         self.count += 1
         self.high_water = max(self.high_water, self.count)
+        return slot
 
     def take(self) -> int:
         """Read at the head and advance it (the caller made sure there is an item)."""
@@ -99,7 +114,9 @@ def produce_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
             while buf.count >= buf.capacity:  # check: full? then poll until it is not
                 ctx.check_stop()
                 time.sleep(0)  # give the CPU away while polling, as a polling loop would
-            buf.put(first + i)  # act: the count may be stale by now
+            slot = buf.put(first + i)  # act: the count may be stale by now
+            if ctx.trace is not None:
+                ctx.record(PUT, first + i, slot)
     buf.done[ctx.role_index] = True
 
 
@@ -113,7 +130,10 @@ def consume_unsafe(buf: Buffer, ctx: ThreadContext) -> None:
             time.sleep(0)
             continue
         head = buf.head  # read the head ...
-        handle(buf.slots[head], taken)  # ... work on that item (I/O) ...
+        item = buf.slots[head]
+        if ctx.trace is not None:
+            ctx.record(TAKE, item, head)
+        handle(item, taken)  # ... work on that item (I/O) ...
         buf.head = (head + 1) % buf.capacity  # ... then advance the head we read earlier
         buf.count -= 1
         ctx.ops += 1
@@ -283,6 +303,11 @@ class ProducerConsumerScenario(Scenario[Buffer]):
         ),
     )
     helpers = (handle,)
+    grade_meanings: ClassVar[Mapping[str, str]] = {
+        ACCEPTABLE: "every item handled exactly once",
+        FORBIDDEN: "items were lost or handled twice",
+        INTERESTING: "a consumer handled a slot before any producer had written it",
+    }
     windows = ("io",)
     default_window = "io"
     default_sync = "condition"
@@ -310,6 +335,16 @@ class ProducerConsumerScenario(Scenario[Buffer]):
 
     def setup(self, config: RunConfig) -> Buffer:
         return Buffer(capacity=CAPACITY, producers=self.split(config.threads)[0])
+
+    def grade(self, outcome: Outcome, config: RunConfig) -> str:
+        if outcome.details.get("empty_takes"):
+            return INTERESTING
+        return super().grade(outcome, config)
+
+    def evidence(
+        self, state: Buffer, contexts: Sequence[ThreadContext], limit: int
+    ) -> list[Evidence]:
+        return ring_evidence(contexts, limit)
 
     def cancel(self, state: Buffer) -> None:
         with state.lock:
@@ -340,3 +375,79 @@ class ProducerConsumerScenario(Scenario[Buffer]):
                 "capacity": state.capacity,
             },
         )
+
+
+def ring_evidence(contexts: Sequence[ThreadContext], limit: int) -> list[Evidence]:
+    """Items taken twice (two consumers read the same head) and items overwritten before
+    anyone took them (a producer wrote a slot whose item was still unhandled)."""
+    base = trace_start(contexts)
+    puts: list[tuple[int, int, int, int]] = []  # (t, thread, item, slot)
+    takes: dict[int, list[tuple[int, int, int]]] = {}  # item -> [(t, thread, head)]
+    for c in contexts:
+        for t, kind, item, slot in c.recorded:
+            if kind == PUT:
+                puts.append((t, c.index, item, slot))
+            elif kind == TAKE:
+                takes.setdefault(item, []).append((t, c.index, slot))
+    found: list[tuple[int, Evidence]] = []
+    for item, seen in takes.items():
+        if item == EMPTY or len({thread for _, thread, _ in seen}) < 2:
+            continue
+        seen.sort()
+        (t1, c1, h1), (t2, c2, h2) = seen[0], next(x for x in seen if x[1] != seen[0][1])
+        steps = (
+            Step(t1 - base, c1, f"read head {h1}, take item {item}", f"head {h1}"),
+            Step(t2 - base, c2, f"read head {h2}, take item {item}", f"head {h2}", True),
+        )
+        found.append(
+            (
+                t2,
+                Evidence(
+                    kind="item taken twice",
+                    threads=(c1, c2),
+                    steps=steps,
+                    explanation=(
+                        f"Consumer threads {c1} and {c2} both read head {h1} before either "
+                        f"advanced it, so both handled item {item}. Both then advance the head "
+                        "and decrement the count: the count now says there is room that is "
+                        "not there."
+                    ),
+                ),
+            )
+        )
+    puts.sort()
+    last_put: dict[int, tuple[int, int, int]] = {}  # slot -> (t, thread, item)
+    for t, thread, item, slot in puts:
+        previous = last_put.get(slot)
+        last_put[slot] = (t, thread, item)
+        if previous is None or previous[2] in takes:
+            continue
+        pt, pthread, pitem = previous
+        if any(x[0] < t for x in takes.get(pitem, [])):
+            continue
+        steps = (
+            Step(pt - base, pthread, f"put item {pitem} in slot {slot}", f"slot {slot}: {pitem}"),
+            Step(t - base, thread, f"put item {item} in slot {slot}", f"slot {slot}: {item}", True),
+        )
+        found.append(
+            (
+                t,
+                Evidence(
+                    kind="item overwritten (lost)",
+                    threads=(pthread, thread),
+                    steps=steps,
+                    explanation=(
+                        f"Producer thread {pthread} put item {pitem} in slot {slot}; "
+                        + (
+                            "it came round the ring and"
+                            if thread == pthread
+                            else f"producer thread {thread}"
+                        )
+                        + f" wrote item {item} over it before any consumer took it: item "
+                        f"{pitem} is lost. The producer saw room because the count had been "
+                        "decremented twice for an item two consumers took at once."
+                    ),
+                ),
+            )
+        )
+    return first_of_each_kind(found, limit)
