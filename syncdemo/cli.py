@@ -7,15 +7,21 @@ shell completion start fast.
 from __future__ import annotations
 
 import contextlib
+import errno
+import math
+import os
 import secrets
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 from click.shell_completion import CompletionItem
 
 from syncdemo import __version__
+from syncdemo.output import OutputOptions, output_options
 
 if TYPE_CHECKING:
+    from syncdemo.output import Session
     from syncdemo.results import RunResult
     from syncdemo.scenarios.base import Scenario
 
@@ -25,7 +31,6 @@ MAX_TRIALS = 10_000
 #: The run's default ``sys.setswitchinterval``: 0.1 ms instead of CPython's 5 ms, so that
 #: threads interleave many times even in a run that lasts a few milliseconds.
 DEFAULT_SWITCH_INTERVAL = 0.0001
-FORMATS = ("table", "json", "csv")
 
 EXIT_VIOLATED = 1
 EXIT_ABANDONED = 3
@@ -33,14 +38,46 @@ EXIT_INTERRUPTED = 130
 
 
 class SyncdemoGroup(click.Group):
-    """Ctrl-C anywhere exits 130 with one line on stderr, never a traceback."""
+    """Ctrl-C anywhere exits 130 with one line on stderr, never a traceback; so does an
+    output that cannot be written (a full disk), with exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _tolerate_narrow_encodings()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # surface a write error here, not at interpreter exit
+            return result
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # Click's main ends a broken pipe quietly
+            _silence_stdout()
+            click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
+
+
+def _tolerate_narrow_encodings() -> None:
+    """On an ASCII (or other non-UTF) stdout, print '?' for '·', '×', 'µ' and the bars
+    instead of failing with UnicodeEncodeError."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if encoding and encoding != "utf8" and reconfigure is not None:
+        reconfigure(errors="replace")
+
+
+def _silence_stdout() -> None:
+    """After a write error, drop what is still buffered so exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
 
 
 def _complete_scenario(
@@ -60,7 +97,7 @@ def _complete_sync(
 ) -> list[CompletionItem]:
     from syncdemo import scenarios
 
-    name = ctx.params.get("name")
+    name = ctx.params.get("name") or (ctx.args[0] if ctx.args else None)
     pool = scenarios.all_scenarios()
     if name:
         with contextlib.suppress(LookupError):
@@ -112,15 +149,8 @@ class SwitchInterval(click.ParamType):  # type: ignore[type-arg]
         return seconds
 
 
-format_option = click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; json or csv (on stdout, nothing else there) for scripts.",
-)
+#: --format, -o/--output and -q/--quiet; the command receives them as ``out``.
+format_option = output_options
 
 
 @click.group(cls=SyncdemoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -251,6 +281,7 @@ def describe(name: str) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(0.1, 3600),
+    callback=_finite,
     default=2.0,
     show_default=True,
     help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
@@ -261,7 +292,7 @@ def run(
     iterations: int | None,
     trials: int,
     sync: str | None,
-    fmt: str,
+    out: OutputOptions,
     check: bool,
     seed: int | None,
     switch_interval: float | None,
@@ -312,39 +343,74 @@ def run(
         timeout=timeout,
     )
     ctx = click.get_current_context()
-    try:
-        result = engine.run(scenario, config)
-    except engine.RunInterrupted as stop:
-        if stop.partial.trials:
-            _emit(stop.partial, scenario, fmt)
-        click.echo(
-            f"Interrupted after {len(stop.partial.trials)} of {config.trials} trials.", err=True
-        )
-        ctx.exit(EXIT_INTERRUPTED)
-    except engine.ThreadsAbandoned as exc:  # the watchdog could not stop a hung run
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_ABANDONED)
-    except engine.EngineError as exc:
-        raise click.ClickException(str(exc)) from None
-    _emit(result, scenario, fmt)
+    from syncdemo.output import Session
+
+    with Session(out, total_trials=config.trials) as session:
+        session.begin(f"{scenario.name}:{config.sync}")
+        try:
+            result = engine.run(scenario, config, on_trial=session.on_trial)
+        except engine.RunInterrupted as stop:
+            session.stop_progress()
+            if stop.partial.trials:  # show what finished; -o FILE is not written
+                _emit(session, stop.partial, scenario, complete=False)
+            click.echo(
+                f"Interrupted after {len(stop.partial.trials)} of {config.trials} trials.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERRUPTED)
+        except engine.ThreadsAbandoned as exc:  # the watchdog could not stop a hung run
+            session.stop_progress()
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ABANDONED)
+        except engine.EngineError as exc:
+            raise click.ClickException(str(exc)) from None
+        _emit(session, result, scenario)
     if check and not result.ok:
         ctx.exit(EXIT_VIOLATED)
 
 
-def _emit(result: RunResult, scenario: Scenario[Any], fmt: str) -> None:
-    if fmt == "json":
-        from syncdemo.render.data import run_json
+def _emit(
+    session: Session, result: RunResult, scenario: Scenario[Any], *, complete: bool = True
+) -> None:
+    """Hand one run to the output session: its jsonl line, table, json and csv."""
+    from syncdemo.render import data
 
-        click.echo(run_json(result))
-    elif fmt == "csv":
-        from syncdemo.render.data import run_csv
+    def table() -> Any:
+        from syncdemo.render.table import run_report
 
-        click.echo(run_csv(result), nl=False)
-    else:
-        from syncdemo.render.table import make_console, run_report
+        return run_report(result, scenario)
 
-        make_console().print(run_report(result, scenario))
+    session.add(result)
+    session.finish(
+        table,
+        {"json": lambda: data.run_json(result), "csv": lambda: data.run_csv(result)},
+        complete=complete,
+    )
 
 
 def main() -> None:
-    cli(prog_name="syncdemo")
+    """The console script. --help and --version write outside any command, so their
+    write errors (a full disk) are caught here as well as in SyncdemoGroup.invoke."""
+    try:
+        try:
+            cli(prog_name="syncdemo")
+        except SystemExit as done:
+            sys.stdout.flush()
+            raise SystemExit(done.code) from None
+    except OSError as exc:
+        _silence_stdout()
+        if exc.errno == errno.EPIPE:
+            raise SystemExit(0) from None
+        click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+
+
+# compare and sweep (cli_multi.py) build on the option types above, so they come last.
+from syncdemo.cli_multi import compare, sweep  # noqa: E402
+
+cli.add_command(compare)
+cli.add_command(sweep)
+
+from syncdemo.cli_explore import explore  # noqa: E402
+
+cli.add_command(explore)

@@ -133,19 +133,22 @@ def make_contexts(
 
 def _thread_main(worker: Worker, state: Any, ctx: ThreadContext, gate: threading.Barrier) -> None:
     try:
-        gate.wait()
-    except threading.BrokenBarrierError:
-        return
-    ctx.start_ns = time.perf_counter_ns()
-    try:
-        worker(state, ctx)
-    except Stopped:
-        pass
-    except BaseException as exc:  # reported by the main thread after the join
-        ctx.data["error"] = exc
-        ctx.stop.set()
+        try:
+            gate.wait()
+        except threading.BrokenBarrierError:
+            return
+        ctx.start_ns = time.perf_counter_ns()
+        try:
+            worker(state, ctx)
+        except Stopped:
+            pass
+        except BaseException as exc:  # reported by the main thread after the join
+            ctx.data["error"] = exc
+            ctx.stop.set()
+        finally:
+            ctx.end_ns = time.perf_counter_ns()
     finally:
-        ctx.end_ns = time.perf_counter_ns()
+        ctx.finished.set()
 
 
 def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialResult:
@@ -186,10 +189,10 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
                     scenario.cancel(state)
                     cancelled = True
     except KeyboardInterrupt:
-        _cancel(scenario, state, stop, gate, threads)
+        _cancel(scenario, state, stop, gate, contexts[: len(threads)])
         raise
     except RuntimeError as exc:  # "can't start new thread"
-        _cancel(scenario, state, stop, gate, threads)
+        _cancel(scenario, state, stop, gate, contexts[: len(threads)])
         raise EngineError(
             f"could only start {len(threads)} of {len(contexts)} threads: {exc}"
         ) from None
@@ -249,12 +252,17 @@ def _cancel(
     state: Any,
     stop: threading.Event,
     gate: threading.Barrier,
-    threads: list[threading.Thread],
+    started: list[ThreadContext],
 ) -> None:
-    """Make every started worker give up, and wait (bounded) until they have."""
+    """Make every started worker give up, and wait (bounded) until they have.
+
+    Waits on each worker's own ``finished`` event, not ``Thread.join``: on CPython
+    3.10-3.12 a KeyboardInterrupt that lands inside ``join`` can leave the thread marked
+    as stopped while it still runs (gh-90882), and then a second join returns at once.
+    """
     stop.set()
     gate.abort()
     scenario.cancel(state)
     deadline = time.monotonic() + CANCEL_GRACE_S
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    for ctx in started:
+        ctx.finished.wait(max(0.0, deadline - time.monotonic()))

@@ -61,10 +61,20 @@ def switch_interval(seconds: float | None) -> Iterator[float]:
 
     Yields the interpreter's previous interval so reports can say what was changed.
     """
-    previous = sys.getswitchinterval()
+    previous = round(sys.getswitchinterval() * 1e6) / 1e6
     if seconds is not None:
-        sys.setswitchinterval(seconds)
+        _set_switch_interval(seconds)
     try:
         yield previous
     finally:
-        sys.setswitchinterval(previous)
+        _set_switch_interval(previous)
+
+
+def _set_switch_interval(seconds: float) -> None:
+    """Set it to the whole microsecond nearest ``seconds``.
+
+    CPython stores whole microseconds and truncates ``1e6 * seconds``: 0.000249 s would
+    become 248 µs and 100 µs, read back as 9.999999999999999e-05, 99 µs. Half a
+    microsecond on top makes the truncation land on the intended value.
+    """
+    sys.setswitchinterval((round(seconds * 1e6) + 0.5) / 1e6)

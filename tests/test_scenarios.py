@@ -30,6 +30,22 @@ SAFE = [
     ("producer-consumer", "condition", 400),
     ("producer-consumer", "queue", 400),
     ("barrier", "barrier", 200),
+    # the catalogue (tests/test_catalogue.py checks their unsafe strategies and details)
+    ("deadlock", "ordered", 100),
+    ("deadlock", "trylock", 100),
+    ("dining-philosophers", "ordered", 50),
+    ("dining-philosophers", "waiter", 50),
+    ("dining-philosophers", "trylock", 50),
+    ("readers-writers", "reader-preference", 40),
+    ("readers-writers", "writer-preference", 40),
+    ("readers-writers", "fair", 40),
+    ("bank-transfer", "global-lock", 100),
+    ("bank-transfer", "account-locks", 100),
+    ("lazy-init", "lock", 50),
+    ("lazy-init", "double-checked", 50),
+    ("bounded-pool", "semaphore", 100),
+    ("condition-wait", "while-wait", 150),
+    ("condition-wait", "wait-for", 150),
 ]
 EVERY_STRATEGY = [(s.name, strategy.name) for s in ALL for strategy in s.strategies]
 

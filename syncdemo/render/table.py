@@ -48,18 +48,35 @@ def runtime_line(info: RuntimeInfo) -> str:
     return f"{info.implementation} {info.python} · {gil} · {interval} · {cpus} · {info.platform}"
 
 
-def _details_table(trials: Sequence[TrialResult]) -> Table | None:
-    """The scenario's own findings per trial (lost vs duplicated, high-water mark...)."""
-    keys = list(dict.fromkeys(k for t in trials for k in t.outcome.details))
-    if not keys or len(trials) > MAX_TRIAL_ROWS:
+def _details_table(trials: Sequence[TrialResult]) -> RenderableType | None:
+    """The scenario's own findings per trial (lost vs duplicated, high-water mark...):
+    short values as columns, sentences (a deadlock's cycle) as lines under the table."""
+    if len(trials) > MAX_TRIAL_ROWS:
         return None
-    table = Table(title="what the check found", title_justify="left", show_edge=False)
-    table.add_column("trial", justify="right")
-    for key in keys:
-        table.add_column(key.replace("_", " "), justify="right")
+    keys = list(dict.fromkeys(k for t in trials for k in t.outcome.details))
+    long = [k for k in keys if any(len(str(t.outcome.details.get(k, ""))) > 16 for t in trials)]
+    short = [k for k in keys if k not in long]
+    if not keys:
+        return None
+    parts: list[RenderableType] = []
+    if short:
+        table = Table(title="what the check found", title_justify="left", show_edge=False)
+        table.add_column("trial", justify="right")
+        for key in short:
+            table.add_column(key.replace("_", " "), justify="right")
+        for t in trials:
+            table.add_row(str(t.trial), *(str(t.outcome.details.get(k, "")) for k in short))
+        parts.append(table)
+    lines = Text()
     for t in trials:
-        table.add_row(str(t.trial), *(str(t.outcome.details.get(k, "")) for k in keys))
-    return table
+        for key in long:
+            value = t.outcome.details.get(key)
+            if value not in (None, ""):
+                lines.append(f"trial {t.trial} {key.replace('_', ' ')}: ", style="bold")
+                lines.append(f"{value}\n")
+    if lines:
+        parts.append(lines)
+    return Group(*parts)
 
 
 def _pct(part: float, whole: float) -> str:

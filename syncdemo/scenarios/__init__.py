@@ -11,7 +11,18 @@ from typing import Any, TypeVar
 
 from syncdemo.scenarios.base import Scenario
 
-_MODULES = ("counter", "producer_consumer", "barrier")
+_MODULES = (
+    "counter",
+    "producer_consumer",
+    "barrier",
+    "deadlock",
+    "dining_philosophers",
+    "readers_writers",
+    "bank_transfer",
+    "lazy_init",
+    "bounded_pool",
+    "condition_wait",
+)
 
 _registry: dict[str, Scenario[Any]] = {}
 

@@ -13,10 +13,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from syncdemo.results import Evidence, Outcome, RunConfig
 from syncdemo.watchdog import Stuck
+
+if TYPE_CHECKING:
+    from syncdemo.model import Model
 
 S = TypeVar("S")
 
@@ -66,6 +69,8 @@ class ThreadContext:
     trace_capped: bool = False
     recorded: list[Event] = field(default_factory=list)
     """The events kept after the run (the buffer outlives ``trace`` being switched off)."""
+    finished: threading.Event = field(default_factory=threading.Event)
+    """Set by the engine when this thread's function has returned, whatever happened."""
 
     def chunks(self) -> Iterator[range]:
         """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
@@ -214,6 +219,11 @@ class Scenario(ABC, Generic[S]):
     def stuck(self, state: S, stuck: Stuck) -> None:
         """The watchdog gave up on this trial (``cancel`` follows): keep why, so that
         ``check`` can report the trial as deadlocked or hung."""
+
+    def model(self, config: RunConfig) -> Model | None:
+        """The workers as atomic steps for ``syncdemo explore`` (syncdemo.model), or None
+        when this scenario, or this ``config.sync``, has no model."""
+        return None
 
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
         """One sentence for the report's last line: what happened and why, plainly."""

@@ -1,0 +1,381 @@
+"""``syncdemo explore``: every interleaving of a scenario's model, the shortest failing
+schedule, replay and quiz. Parses and dispatches only; the search is syncdemo.explore.
+
+Only click is imported here at module level (``syncdemo --help`` stays fast); the
+explorer, the scenarios and Rich are imported inside the command.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from syncdemo.cli import EXIT_VIOLATED, Count, _complete_scenario, _complete_sync, _scenario
+
+if TYPE_CHECKING:
+    from syncdemo.explore import Explorer
+    from syncdemo.explored import Report
+    from syncdemo.model import Model
+    from syncdemo.results import RunConfig
+    from syncdemo.scenarios.base import Scenario
+
+MAX_THREADS = 8
+MAX_ITERATIONS = 100
+MAX_RANDOM = 1_000_000
+MAX_LIMIT = 10_000_000
+#: Keep in step with syncdemo.explore.DEFAULT_LIMIT (not imported: --help stays light).
+DEFAULT_LIMIT = 100_000
+#: A replay searches this many states at most, to mark the step after which no continuation
+#: keeps the invariant (bigger models are replayed without that mark).
+REPLAY_SEARCH = 20_000
+
+
+def parse_schedule(value: str | None) -> list[int] | None:
+    """'0,0,1,1' (commas and/or spaces) -> [0, 0, 1, 1]; a usage error names the bad entry."""
+    if value is None:
+        return None
+    parts = [p for p in value.replace(",", " ").split() if p]
+    if not parts:
+        raise click.BadParameter(
+            "is empty; give thread numbers separated by commas, e.g. 0,0,1,1",
+            param_hint="'--schedule'",
+        )
+    schedule = []
+    for i, part in enumerate(parts, start=1):
+        if not part.isdigit():
+            raise click.BadParameter(
+                f"entry {i}, {part!r}, is not a thread number; give thread numbers separated "
+                "by commas, e.g. 0,0,1,1",
+                param_hint="'--schedule'",
+            )
+        schedule.append(int(part))
+    return schedule
+
+
+@click.command()
+@click.argument("name", shell_complete=_complete_scenario)
+@click.option(
+    "--threads",
+    "-t",
+    type=Count(1, MAX_THREADS),
+    metavar="N",
+    default=2,
+    show_default=True,
+    help="Threads in the model.",
+)
+@click.option(
+    "--iterations",
+    "-n",
+    type=Count(1, MAX_ITERATIONS),
+    metavar="N",
+    default=2,
+    show_default=True,
+    help="Work per thread (increments, items, phases, meals).",
+)
+@click.option(
+    "--sync",
+    "-s",
+    shell_complete=_complete_sync,
+    help="Sync strategy, e.g. none or lock.  [default: the scenario's]",
+)
+@click.option(
+    "--max-preemptions",
+    type=Count(0, 1000),
+    metavar="K",
+    help="Only schedules that switch away from a thread that could go on at most K times.",
+)
+@click.option(
+    "--random",
+    "runs",
+    type=Count(1, MAX_RANDOM),
+    metavar="N",
+    help="Sample N schedules with PCT (random priorities) instead of trying them all.",
+)
+@click.option(
+    "--seed",
+    type=Count(0, 2**63 - 1),
+    metavar="S",
+    help="With --random or --quiz: fix the random choices.  [default: a fresh one, reported]",
+)
+@click.option(
+    "--schedule",
+    metavar="T,T,...",
+    help="Replay one schedule: the thread that runs each step, e.g. 0,0,1,1,0.",
+)
+@click.option(
+    "--quiz",
+    is_flag=True,
+    help="Show a schedule with the values hidden and ask for the outcome before revealing it.",
+)
+@click.option(
+    "--answer", metavar="VALUE", help="With --quiz: the answer, without asking (for scripts)."
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+    help="table for people; json (on stdout, nothing else there) for scripts.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.",
+)
+@click.option(
+    "--limit",
+    type=Count(1, MAX_LIMIT),
+    metavar="STATES",
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    help="The most distinct states a search visits; past it, it stops and says so.",
+)
+def explore(
+    name: str,
+    threads: int,
+    iterations: int,
+    sync: str | None,
+    max_preemptions: int | None,
+    runs: int | None,
+    seed: int | None,
+    schedule: str | None,
+    quiz: bool,
+    answer: str | None,
+    fmt: str,
+    check: bool,
+    limit: int,
+) -> None:
+    """Try every interleaving of a scenario's steps: outcomes, the shortest schedule that
+    breaks the invariant, and the command that replays it.
+
+    The model is each worker as atomic steps on the shared state (read, write, acquire,
+    release, wait, put, get), kept next to the real worker in the scenario's module.
+
+    \b
+    Examples:
+      syncdemo explore counter                       every schedule of 2 threads x 2
+      syncdemo explore counter --sync lock           ... and none loses an update
+      syncdemo explore counter -t 3 -n 2 --max-preemptions 1
+      syncdemo explore deadlock --random 1000 --seed 7
+      syncdemo explore counter -n 1 --schedule 0,1,1,0
+      syncdemo explore counter --quiz
+      syncdemo explore counter -f json | jq .explored.counterexample.replay
+    """
+    parsed = parse_schedule(schedule)
+    _check_combinations(parsed, max_preemptions, runs, seed, quiz, answer)
+    scenario = _scenario(name)
+    sync = sync or scenario.default_sync
+    if sync not in scenario.strategy_names():
+        valid = ", ".join(scenario.strategy_names())
+        raise click.BadParameter(
+            f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
+            param_hint="'--sync'",
+        )
+    from syncdemo.explore import BadSchedule, Explorer
+    from syncdemo.model import ModelError
+
+    config = _config(scenario, sync, threads, iterations)
+    model = _model(scenario, config)
+    explorer = Explorer(model, lambda o: scenario.grade(o, config), scenario.grade_meanings)
+    report = _report(scenario, config, model)
+    ctx = click.get_current_context()
+    try:
+        if quiz:
+            _quiz(explorer, report, model, parsed, seed, answer, fmt, limit)
+            return
+        if parsed is not None:
+            explorer.exhaustive(limit=min(limit, REPLAY_SEARCH))  # for the point of no return
+            try:
+                run = explorer.execute(parsed)
+            except BadSchedule as exc:
+                raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
+            report = _with(report, replay=run)
+        elif runs is not None:
+            seed = secrets.randbelow(2**32) if seed is None else seed
+            report = _with(report, exploration=explorer.pct(runs, seed))
+        else:
+            found = explorer.exhaustive(max_preemptions=max_preemptions, limit=limit)
+            report = _with(report, exploration=found)
+    except ModelError as exc:
+        raise click.ClickException(f"the model of {scenario.name} is broken: {exc}") from None
+    _emit(report, fmt)
+    e = report.exploration
+    if e is not None and not e.complete:
+        click.echo(
+            f"Stopped at the --limit of {e.limit:,} states: the search is incomplete.", err=True
+        )
+    if check and report.violated:
+        ctx.exit(EXIT_VIOLATED)
+
+
+def _check_combinations(
+    schedule: list[int] | None,
+    max_preemptions: int | None,
+    runs: int | None,
+    seed: int | None,
+    quiz: bool,
+    answer: str | None,
+) -> None:
+    if answer is not None and not quiz:
+        raise click.UsageError("--answer goes with --quiz.")
+    if runs is not None and max_preemptions is not None:
+        raise click.UsageError("choose one of --random N and --max-preemptions K.")
+    if schedule is not None and (runs is not None or max_preemptions is not None):
+        raise click.UsageError("--schedule replays one schedule; it takes no search options.")
+    if quiz and (runs is not None or max_preemptions is not None):
+        raise click.UsageError("--quiz picks its own schedule; drop --random/--max-preemptions.")
+    if seed is not None and runs is None and not quiz:
+        raise click.UsageError("--seed goes with --random or --quiz.")
+
+
+def _config(scenario: Scenario[Any], sync: str, threads: int, iterations: int) -> RunConfig:
+    from syncdemo.results import RunConfig
+
+    return RunConfig(
+        scenario=scenario.name,
+        sync=sync,
+        threads=threads,
+        iterations=iterations,
+        trials=1,
+        seed=0,
+        window=scenario.default_window,
+    )
+
+
+def _model(scenario: Scenario[Any], config: RunConfig) -> Model:
+    from dataclasses import replace
+
+    from syncdemo import scenarios
+
+    model = scenario.model(config)
+    if model is not None:
+        return model
+    modelled = [
+        s.name
+        for s in scenarios.all_scenarios()
+        if s.model(replace(config, scenario=s.name, sync=s.default_sync)) is not None
+    ]
+    syncs = [n for n in scenario.strategy_names() if scenario.model(replace(config, sync=n))]
+    if syncs:
+        raise click.BadParameter(
+            f"explore has no model of {scenario.name} --sync {config.sync}; it has one for "
+            f"--sync {', '.join(syncs)}.",
+            param_hint="'--sync'",
+        )
+    raise click.BadParameter(
+        f"explore has no model of {scenario.name} yet; scenarios it can explore: "
+        f"{', '.join(modelled)}.",
+        param_hint="'NAME'",
+    )
+
+
+def _report(scenario: Scenario[Any], config: RunConfig, model: Model) -> Report:
+    from syncdemo.explored import Report
+
+    command = (
+        f"syncdemo explore {scenario.name} --threads {config.threads} "
+        f"--iterations {config.iterations} --sync {config.sync}"
+    )
+    return Report(
+        scenario=scenario.name,
+        sync=config.sync,
+        threads=config.threads,
+        iterations=config.iterations,
+        iterations_meaning=scenario.iterations_meaning,
+        invariant=scenario.invariant,
+        violation_noun=scenario.violation_noun,
+        outcome_name=model.outcome_name,
+        roles=scenario.roles_note(config),
+        notes=model.notes,
+        command=command,
+    )
+
+
+def _with(report: Report, **changes: Any) -> Report:
+    from dataclasses import replace
+
+    return replace(report, **changes)
+
+
+def _emit(report: Report, fmt: str) -> None:
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    from syncdemo.render.explore import explore_report, replay_report
+    from syncdemo.render.table import make_console
+
+    make_console().print(replay_report(report) if report.replay else explore_report(report))
+
+
+def interactive() -> bool:
+    """Whether --quiz may ask: only on a terminal (tests and scripts use --answer)."""
+    return sys.stdin.isatty()
+
+
+def _normal(answer: str) -> str:
+    text = answer.strip().lower().replace(",", "").replace("_", "")
+    return {"y": "yes", "true": "yes", "n": "no", "false": "no"}.get(text, text)
+
+
+def _quiz(
+    explorer: Explorer,
+    report: Report,
+    model: Model,
+    schedule: list[int] | None,
+    seed: int | None,
+    answer: str | None,
+    fmt: str,
+    limit: int,
+) -> None:
+    """Pick a schedule (an outcome at random, then a schedule ending in it, uniformly), show
+    it with the values hidden, take an answer, reveal."""
+    import random
+
+    from syncdemo.explore import BadSchedule
+
+    seed = secrets.randbelow(2**32) if seed is None else seed
+    if schedule is None:
+        schedule = list(explorer.quiz_schedule(random.Random(seed), limit))
+    try:
+        run = explorer.execute(schedule)
+    except BadSchedule as exc:
+        raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
+    report = _with(report, replay=run)
+    asked = answer is None
+    if answer is None:
+        if fmt == "json" or not interactive():
+            raise click.UsageError("--quiz needs --answer VALUE when not asking on a terminal.")
+        from syncdemo.render.explore import quiz_question
+        from syncdemo.render.table import make_console
+
+        make_console().print(quiz_question(report, run, model.question))
+        answer = click.prompt("Your answer", prompt_suffix=" ")
+    right = _normal(answer) == _normal(run.answer)
+    if fmt == "json":
+        import json
+
+        data = report.to_dict()
+        data["quiz"] = {
+            "question": model.question,
+            "answer": answer,
+            "correct_answer": run.answer,
+            "right": right,
+            "seed": seed,
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    from syncdemo.render.explore import quiz_question, quiz_reveal
+    from syncdemo.render.table import make_console
+
+    console = make_console()
+    if not asked:
+        console.print(quiz_question(report, run, model.question))
+        console.print(f"Your answer: {answer}")
+    console.print(quiz_reveal(report, run, answer, right))

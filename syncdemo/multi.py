@@ -1,0 +1,427 @@
+"""compare and sweep as data: the user's lists parsed, the runs planned, each row summarised.
+
+No threads and no output here: the CLI runs the plan with the engine, these classes turn
+the finished runs into rows (with the stable JSON and CSV fields), and render/compare.py
+draws them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # cli.py imports this module for --threads parsing: keep it light
+    from syncdemo.results import RunConfig, RunResult
+    from syncdemo.scenarios.base import Scenario
+
+#: A sweep runs at most this many points (thread counts x iteration counts).
+MAX_POINTS = 64
+#: A sweep of a safe strategy defaults to the scenario's iterations divided by this:
+#: contended synchronisation gets slower with every thread added (a locked counter under
+#: the GIL measured from 0.5 to 7 µs an increment at 4 to 8 threads on 2 CPUs, depending
+#: on whether the threads convoy on the lock), and 1,2,4,8 threads should take seconds.
+SAFE_SWEEP_DIVISOR = 4
+LIST_SYNTAX = "a list (1,2,4,8), a range (1-16 or 1..16) or powers of two (pow2:64)"
+
+
+class ListError(ValueError):
+    """A --threads or --iterations list that cannot be read; the message says why."""
+
+
+def parse_counts(text: str, low: int, high: int) -> tuple[int, ...]:
+    """Read '1,2,4,8', '1-16', '1..16', 'pow2:64' or a mix of them: sorted, no repeats.
+
+    Sorted because a sweep is an axis: the table and the chart read left to right.
+    """
+    values: set[int] = set()
+    for part in text.split(","):
+        item = part.strip()
+        if not item:
+            raise ListError(f"{text!r} has an empty item; write {LIST_SYNTAX}.")
+        values.update(_item(item, low, high))
+        if len(values) > MAX_POINTS:
+            raise ListError(f"{text!r} gives more than {MAX_POINTS} values; a sweep takes fewer.")
+    return tuple(sorted(values))
+
+
+def _item(item: str, low: int, high: int) -> list[int]:
+    if item.lower().startswith("pow2:"):
+        top = _bounded(_number(item[5:], item), low, high, item)
+        return [1 << k for k in range(top.bit_length()) if (1 << k) >= low]
+    for sep in ("..", "-"):
+        first_text, found, last_text = item.partition(sep)
+        if found and first_text.strip():
+            first = _bounded(_number(first_text, item), low, high, item)
+            last = _bounded(_number(last_text, item), low, high, item)
+            if first > last:
+                raise ListError(
+                    f"{item!r} counts down, so it is empty; did you mean {last}{sep}{first}?"
+                )
+            if last - first >= MAX_POINTS:
+                raise ListError(
+                    f"{item!r} gives {last - first + 1} values; a sweep takes at most "
+                    f"{MAX_POINTS} (try pow2:{last})."
+                )
+            return list(range(first, last + 1))
+    return [_bounded(_number(item, item), low, high, item)]
+
+
+def _number(text: str, item: str) -> int:
+    try:
+        return int(text.strip().replace("_", ""))
+    except ValueError:
+        raise ListError(f"{item!r} is not a number; write {LIST_SYNTAX}.") from None
+
+
+def _bounded(value: int, low: int, high: int, item: str) -> int:
+    if not low <= value <= high:
+        where = "" if str(value) == item else f" (in {item!r})"
+        raise ListError(f"{value}{where} is outside {low} to {high:,}.")
+    return value
+
+
+def parse_spec(text: str) -> tuple[str, str | None]:
+    """'counter:lock' -> ('counter', 'lock'); 'counter' -> ('counter', None): every strategy."""
+    name, _, sync = text.partition(":")
+    return name.strip(), sync.strip() or None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run of a compare or sweep, before it ran."""
+
+    scenario: Scenario[Any]
+    config: RunConfig
+
+    @property
+    def safe(self) -> bool:
+        return self.scenario.strategy(self.config.sync).safe
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        threads = f"{c.threads} thread{'s' if c.threads != 1 else ''}"
+        return f"{c.scenario}:{c.sync} · {threads} × {c.iterations:,}"
+
+
+def lost_fraction(run: RunResult) -> float:
+    """Median over trials of violations / expected: how much of the work the race undid."""
+    import statistics
+
+    shares = [
+        t.outcome.violations / t.outcome.expected if t.outcome.expected else 0.0 for t in run.trials
+    ]
+    return statistics.median(shares) if shares else 0.0
+
+
+def run_fields(run: RunResult) -> dict[str, Any]:
+    """The JSON fields every compare and sweep row has, named as in run's summary."""
+    c = run.config
+    return {
+        "scenario": c.scenario,
+        "sync": c.sync,
+        "threads": c.threads,
+        "iterations": c.iterations,
+        "trials": len(run.trials),
+        "violated": run.violated,
+        "violation_rate": run.violation_rate,
+        "violations": run.violations.to_dict(),
+        "lost_fraction": lost_fraction(run),
+        "elapsed_s": run.elapsed.to_dict(),
+        "ops_per_s": run.ops_per_s.to_dict(),
+        "ok": run.ok,
+    }
+
+
+#: CSV columns of a compare or sweep: one row per run, scalars only.
+RUN_CSV_FIELDS = (
+    "scenario",
+    "sync",
+    "threads",
+    "iterations",
+    "trials",
+    "violated",
+    "violation_rate",
+    "violations_median",
+    "lost_fraction",
+    "elapsed_s_median",
+    "elapsed_s_min",
+    "elapsed_s_max",
+    "ops_per_s_median",
+    "ok",
+    "python",
+    "implementation",
+    "gil",
+    "switch_interval",
+    "seed",
+)
+COMPARE_CSV_FIELDS = ("spec", *RUN_CSV_FIELDS[:2], "safe", *RUN_CSV_FIELDS[2:], "slowdown")
+SWEEP_CSV_FIELDS = (*RUN_CSV_FIELDS, "speedup")
+
+
+def run_csv_row(run: RunResult) -> dict[str, Any]:
+    c = run.config
+    e = run.elapsed
+    return {
+        "scenario": c.scenario,
+        "sync": c.sync,
+        "threads": c.threads,
+        "iterations": c.iterations,
+        "trials": len(run.trials),
+        "violated": run.violated,
+        "violation_rate": f"{run.violation_rate:.4f}",
+        "violations_median": f"{run.violations.median:g}",
+        "lost_fraction": f"{lost_fraction(run):.6f}",
+        "elapsed_s_median": f"{e.median:.6f}",
+        "elapsed_s_min": f"{e.min:.6f}",
+        "elapsed_s_max": f"{e.max:.6f}",
+        "ops_per_s_median": f"{run.ops_per_s.median:.1f}",
+        "ok": str(run.ok).lower(),
+        "python": run.runtime.python,
+        "implementation": run.runtime.implementation,
+        "gil": str(run.runtime.gil).lower(),
+        "switch_interval": run.runtime.switch_interval,
+        "seed": c.seed,
+    }
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+# --- compare --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    run: RunResult
+    safe: bool
+    """Whether the strategy is safe by design (a lucky unsafe run is ok but not safe)."""
+    slowdown: float | None
+    """The fastest row's median ops/s over this row's: 1.0 for the fastest."""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.run.config.scenario}:{self.run.config.sync}"
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = run_fields(self.run)
+        return {"spec": self.spec, **fields, "safe": self.safe, "slowdown": self.slowdown}
+
+    def csv_row(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "safe": str(self.safe).lower(),
+            **run_csv_row(self.run),
+            "slowdown": _ratio(self.slowdown),
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Strategies side by side, with the same parameters, and which was cheapest and safe."""
+
+    rows: tuple[CompareRow, ...]
+    interrupted: bool = False
+
+    @classmethod
+    def of(
+        cls, runs: Sequence[RunResult], safe: Sequence[bool], interrupted: bool = False
+    ) -> Comparison:
+        best = max((r.ops_per_s.median for r in runs), default=0.0)
+        rows = tuple(
+            CompareRow(
+                run=r,
+                safe=s,
+                slowdown=best / r.ops_per_s.median if r.ops_per_s.median > 0 else None,
+            )
+            for r, s in zip(runs, safe, strict=True)
+        )
+        return cls(rows=rows, interrupted=interrupted)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.run.ok for r in self.rows)
+
+    @property
+    def fastest(self) -> CompareRow | None:
+        timed = [r for r in self.rows if r.slowdown is not None]
+        return min(timed, key=lambda r: r.slowdown or 0.0) if timed else None
+
+    @property
+    def cheapest_safe(self) -> CompareRow | None:
+        """The fastest row whose strategy is safe and that kept the invariant every trial."""
+        kept = [r for r in self.rows if r.safe and r.run.ok and r.slowdown is not None]
+        return min(kept, key=lambda r: r.slowdown or 0.0) if kept else None
+
+    def verdict(self) -> str:
+        """The closing sentence: the cheapest strategy that kept the invariant, and its cost."""
+        best, fastest = self.cheapest_safe, self.fastest
+        if fastest is None:
+            return "No run finished, so there is nothing to compare."
+        if best is None:
+            lucky = [r.spec for r in self.rows if r.run.ok]
+            if lucky:
+                return (
+                    f"No safe strategy ran to the end; {', '.join(lucky)} showed no violation "
+                    "this time but cannot be trusted to: nothing stops the interleaving."
+                )
+            return "No strategy kept the invariant in every trial."
+        sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
+        if best is fastest:
+            return sentence + ", which was also the fastest."
+        sentence += f", {best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}"
+        if not fastest.run.ok:
+            run = fastest.run
+            return sentence + f", which violated it in {run.violated} of {len(run.trials)} trials."
+        return sentence + ", which showed no violation this time but is unsafe."
+
+    def to_dict(self) -> dict[str, Any]:
+        fastest, best = self.fastest, self.cheapest_safe
+        return {
+            "command": "compare",
+            "rows": [r.to_dict() for r in self.rows],
+            "fastest": fastest.spec if fastest else None,
+            "cheapest_safe": best.spec if best else None,
+            "verdict": self.verdict(),
+            "interrupted": self.interrupted,
+            "ok": self.ok,
+            "runs": [r.run.to_dict() for r in self.rows],
+        }
+
+
+# --- sweep ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    run: RunResult
+    speedup: float | None
+    """Median ops/s over that of the fewest threads at the same iterations (None: n/a)."""
+
+    @property
+    def threads(self) -> int:
+        return self.run.config.threads
+
+    @property
+    def iterations(self) -> int:
+        return self.run.config.iterations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**run_fields(self.run), "speedup": self.speedup}
+
+    def csv_row(self) -> dict[str, Any]:
+        return {**run_csv_row(self.run), "speedup": _ratio(self.speedup)}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One scenario and strategy at several thread counts (and iteration counts)."""
+
+    scenario: str
+    sync: str
+    rows: tuple[SweepRow, ...]
+    interrupted: bool = False
+
+    @classmethod
+    def of(cls, runs: Sequence[RunResult], interrupted: bool = False) -> Sweep:
+        first = runs[0].config if runs else None
+        baseline: dict[int, float] = {}
+        for r in sorted(runs, key=lambda r: r.config.threads):
+            baseline.setdefault(r.config.iterations, r.ops_per_s.median)
+        several = len({r.config.threads for r in runs}) > 1
+        rows = []
+        for r in runs:
+            base = baseline[r.config.iterations]
+            speedup = r.ops_per_s.median / base if several and base > 0 else None
+            rows.append(SweepRow(run=r, speedup=speedup))
+        return cls(
+            scenario=first.scenario if first else "",
+            sync=first.sync if first else "",
+            rows=tuple(rows),
+            interrupted=interrupted,
+        )
+
+    @property
+    def ok(self) -> bool:
+        return all(r.run.ok for r in self.rows)
+
+    @property
+    def threads(self) -> list[int]:
+        return sorted({r.threads for r in self.rows})
+
+    @property
+    def iterations(self) -> list[int]:
+        return sorted({r.iterations for r in self.rows})
+
+    @property
+    def axis(self) -> str:
+        """What varies: "threads", "iterations" or "threads,iterations"."""
+        varies = [
+            name
+            for name, values in (("threads", self.threads), ("iterations", self.iterations))
+            if len(values) > 1
+        ]
+        return ",".join(varies) or "threads"
+
+    def point(self, row: SweepRow) -> str:
+        """A row's place on the axis, in words: "4 threads", "1,000 iterations"."""
+        parts = []
+        if self.axis != "iterations":
+            parts.append(f"{row.threads} thread{'s' if row.threads != 1 else ''}")
+        if "iterations" in self.axis:
+            parts.append(f"{row.iterations:,} iterations")
+        return " × ".join(parts)
+
+    def verdict(self) -> str:
+        """Where throughput peaked and where the invariant broke, in one or two sentences."""
+        timed = [r for r in self.rows if r.run.trials]
+        if not timed:
+            return "No run finished."
+        sentences = []
+        fewest = min(self.threads)
+        if len(self.threads) > 1:
+            base = f"{fewest} thread{'s' if fewest != 1 else ''}"
+            best = max(timed, key=lambda r: r.run.ops_per_s.median)
+            most = max(timed, key=lambda r: (r.threads, r.iterations))
+            sentence = f"Throughput peaked at {self.point(best)}"
+            if best.threads != fewest and best.speedup is not None:
+                sentence += f", {best.speedup:.2f}× {base}"
+            if most is not best and most.speedup is not None:
+                sentence += f"; {self.point(most)} ran at {most.speedup:.2f}× {base}"
+            sentences.append(sentence + ".")
+        broke = [r for r in timed if not r.run.ok]
+        if not broke:
+            sentences.append("The invariant held at every point.")
+        elif len(broke) == len(timed):
+            sentences.append("The invariant broke at every point.")
+        else:
+            sentences.append(f"The invariant broke at {self.points(broke)}.")
+        return " ".join(sentences)
+
+    def points(self, rows: Sequence[SweepRow]) -> str:
+        """Several points in words: "2, 4 and 8 threads"; "4 threads × 1,000 iterations"."""
+        if self.axis == "threads":
+            unit = " thread" if [r.threads for r in rows] == [1] else " threads"
+            return _words([f"{r.threads}" for r in rows]) + unit
+        if self.axis == "iterations":
+            return _words([f"{r.iterations:,}" for r in rows]) + " iterations"
+        return _words([self.point(r) for r in rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "sweep",
+            "scenario": self.scenario,
+            "sync": self.sync,
+            "axis": self.axis,
+            "rows": [r.to_dict() for r in self.rows],
+            "verdict": self.verdict(),
+            "interrupted": self.interrupted,
+            "ok": self.ok,
+            "runs": [r.run.to_dict() for r in self.rows],
+        }
+
+
+def _words(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"

@@ -1,0 +1,298 @@
+"""How results leave the process: ``--format``, ``-o/--output``, ``-q/--quiet``, progress.
+
+One decorator gives run, compare and sweep the same output options, and one
+:class:`Session` per command applies them, so every command behaves alike in a pipe:
+
+- data (json, jsonl, csv) goes to stdout, or with ``-o FILE`` to that file, never both;
+- the table goes to stdout when no data does there (``--format table``, or ``-o FILE``),
+  unless ``-q``;
+- jsonl is written a run at a time, flushed as each run finishes, so pipes stream;
+- ``-o FILE`` is written atomically (a temporary file in the same directory, then
+  ``os.replace``): an interrupted or failed command leaves the old file, or none;
+- a progress bar goes to stderr, only when stderr is a terminal and ``-q`` is not given.
+
+Only click is imported at module level, so ``--help`` and completion stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.progress import Progress, TaskID
+
+    from syncdemo.results import RunResult, TrialResult
+
+FORMATS = ("table", "json", "jsonl", "csv")
+#: ``-o FILE`` without ``--format`` takes the format from the file's extension.
+EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+#: Width of a table written to a file with ``--format table -o FILE`` (no terminal to ask).
+FILE_TABLE_WIDTH = 120
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """The output options as the user gave them, with the format resolved."""
+
+    fmt: str = "table"
+    path: Path | None = None
+    quiet: bool = False
+
+    @property
+    def data_on_stdout(self) -> bool:
+        return self.fmt != "table" and self.path is None
+
+    @property
+    def table_on_stdout(self) -> bool:
+        return not self.quiet and (self.fmt == "table" or self.path is not None)
+
+
+def output_options(func: F) -> F:
+    """Add ``--format``, ``-o/--output`` and ``-q/--quiet``; the command receives them as
+    one ``out: OutputOptions`` argument."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, fmt: str | None, output: Path | None, quiet: bool, **kwargs: Any
+    ) -> Any:
+        return func(*args, out=resolve(fmt, output, quiet), **kwargs)
+
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "-f",
+                "fmt",
+                type=click.Choice(FORMATS),
+                help=(
+                    "table for people; json (one document), jsonl (one line per run, as each "
+                    "finishes) or csv for scripts, on stdout with nothing else there.  "
+                    "[default: table, or from -o FILE's extension]"
+                ),
+            ),
+            click.option(
+                "--output",
+                "-o",
+                type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                help=(
+                    "Write the data to FILE instead of stdout, atomically (complete or not at "
+                    "all); the table still shows on the terminal."
+                ),
+            ),
+            click.option(
+                "--quiet",
+                "-q",
+                is_flag=True,
+                help="No table and no progress: only the exit status, and data if a format "
+                "or -o asks for it.",
+            ),
+        )
+    ):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve(fmt: str | None, path: Path | None, quiet: bool) -> OutputOptions:
+    """Fill in the format from ``-o``'s extension, and refuse a file we could not write."""
+    if path is not None:
+        parent = path.parent
+        if not parent.is_dir():
+            raise click.BadParameter(
+                f"cannot write {str(path)!r}: {str(parent)!r} is not a directory.",
+                param_hint="'-o' / '--output'",
+            )
+        if fmt is None:
+            fmt = EXTENSIONS.get(path.suffix.lower(), "table")
+    return OutputOptions(fmt=fmt or "table", path=path, quiet=quiet)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one,
+    never half of it, and a failure leaves no temporary file behind."""
+    import tempfile
+
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+class Session:
+    """One command's output, from the first trial to the last line.
+
+    Use it as a context manager around the runs: ``begin``/``on_trial`` drive the progress
+    bar, ``add`` streams each finished run as a jsonl line, ``finish`` prints the table
+    and the data and, when the command completed, writes ``-o FILE``. Leaving the block
+    any other way writes no file.
+    """
+
+    def __init__(self, options: OutputOptions, total_trials: int) -> None:
+        self.options = options
+        self.total_trials = total_trials
+        self._lines: list[str] = []
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> Session:
+        if not self.options.quiet:
+            self._progress = _progress_bar()
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total_trials)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_progress()
+
+    # --- progress -------------------------------------------------------------------------
+
+    def begin(self, label: str) -> None:
+        """A run starts: name it in the progress bar."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=label)
+            self._progress.refresh()
+
+    def on_trial(self, trial: TrialResult) -> None:
+        """A trial finished (the engine's ``on_trial`` callback)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+            self._progress.refresh()
+
+    def stop_progress(self) -> None:
+        """Take the bar off the terminal before anything else is printed there."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    # --- data -----------------------------------------------------------------------------
+
+    def add(self, result: RunResult) -> None:
+        """A run finished: with jsonl, write its line now (stdout) or keep it for the file."""
+        if self.options.fmt != "jsonl":
+            return
+        import json
+
+        line = json.dumps(result.to_dict())
+        if self.options.path is None:
+            progress = self._progress
+            if progress is not None:
+                progress.stop()  # the bar and the line may share one terminal
+            click.echo(line)  # click.echo flushes, so a pipe gets the line at once
+            if progress is not None:
+                progress.start()
+        else:
+            self._lines.append(line + "\n")
+
+    def finish(
+        self,
+        table: Callable[[], RenderableType],
+        data: Mapping[str, Callable[[], str]],
+        *,
+        complete: bool = True,
+    ) -> None:
+        """Print what the options ask for; write ``-o FILE`` only if ``complete``.
+
+        ``data`` maps "json" and "csv" to functions that render the whole document; jsonl
+        lines were written by :meth:`add` already.
+        """
+        self.stop_progress()
+        fmt, path = self.options.fmt, self.options.path
+        text: str | None = None
+        if fmt in data and (self.options.data_on_stdout or (path is not None and complete)):
+            text = data[fmt]()
+            if not text.endswith("\n"):
+                text += "\n"
+        if text is not None and self.options.data_on_stdout:
+            click.echo(text, nl=False)
+        if path is not None and complete:
+            if fmt == "jsonl":
+                text = "".join(self._lines)
+            elif fmt == "table":
+                text = _plain(table())
+            assert text is not None, f"no renderer for {fmt}"
+            try:
+                atomic_write(path, text)
+            except OSError as exc:
+                raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
+        if self.options.table_on_stdout:
+            from syncdemo.render.table import make_console
+
+            make_console().print(table())
+
+
+def _plain(renderable: RenderableType) -> str:
+    """A renderable as plain text, for a table written to a file."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=FILE_TABLE_WIDTH, color_system=None, highlight=False, soft_wrap=False
+    )
+    console.print(renderable)
+    return buffer.getvalue()
+
+
+def _progress_bar() -> Progress | None:
+    """A transient bar on stderr, or None when stderr is not a terminal.
+
+    It is refreshed by the callbacks between trials, never by a timer thread: a refresh
+    thread would compete with the measured threads for the interpreter.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from syncdemo.render.table import make_console
+
+    console = make_console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        return None
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("trials"),
+        TimeElapsedColumn(),
+        console=console,
+        auto_refresh=False,
+        transient=True,
+        redirect_stdout=False,  # data written to stdout stays on stdout
+        redirect_stderr=False,
+    )

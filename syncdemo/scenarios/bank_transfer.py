@@ -1,0 +1,437 @@
+"""bank-transfer: tellers move money between accounts; it must neither appear nor vanish.
+
+A transfer checks that the source account has enough, has the transfer approved (I/O),
+debits the source and credits the target. Unsynchronized, two tellers both see enough
+money in one account and both debit it (an overdraft), and a teller switched out between
+reading a balance and writing it back overwrites another teller's change (money created or
+destroyed). Per-account locks fix it only if every teller takes them in the same order;
+taken in whatever order a transfer names its accounts, they deadlock, and the instrumented
+locks let the watchdog show the cycle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncdemo.model import Model, Program, ProgramBuilder
+from syncdemo.results import Outcome, RunConfig, Scalar
+from syncdemo.scenarios import register
+from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.locks import TracedLock, Watched, Who, member, one_by_one
+from syncdemo.watchdog import Stuck
+
+ACCOUNTS = 8
+OPENING_BALANCE = 100
+#: The largest single transfer: as much as an account holds at the start.
+MAX_AMOUNT = OPENING_BALANCE
+
+
+@dataclass(eq=False)
+class Bank:
+    balances: list[int] = field(default_factory=lambda: [OPENING_BALANCE] * ACCOUNTS)
+    watched: Watched = field(default_factory=Watched)
+    locks: list[TracedLock] = field(default_factory=list)
+    """One instrumented lock per account."""
+    vault: threading.Lock = field(default_factory=threading.Lock)
+    """The one lock of the global-lock strategy."""
+
+    def __post_init__(self) -> None:
+        self.locks = [self.watched.graph.lock(f"account {i}") for i in range(ACCOUNTS)]
+
+
+def pick_transfer(ctx: ThreadContext) -> tuple[int, int, int]:
+    """(from, to, amount), from this thread's own seeded random numbers (--seed)."""
+    source, target = ctx.rng.sample(range(ACCOUNTS), 2)
+    return source, target, ctx.rng.randint(1, MAX_AMOUNT)
+
+
+def approve(source: int, target: int, amount: int) -> None:
+    """Have the transfer approved (a fraud check, an audit log). ``time.sleep(0)`` stands for
+    that I/O: it releases the GIL, as I/O does, and asks for no time at all."""
+    time.sleep(0)
+
+
+def _checked(balance: int, amount: int) -> int:
+    return balance - amount
+
+
+def move(bank: Bank, ctx: ThreadContext, source: int, target: int, amount: int) -> None:
+    """Debit, then credit: each a read, a call, a write; note overdrafts and the move."""
+    debited = _checked(bank.balances[source], amount)  # read, call ...
+    bank.balances[source] = debited  # ... write: may overwrite another teller's change
+    bank.balances[target] = _checked(bank.balances[target], -amount)
+    if debited < 0:
+        ctx.data["overdrafts"] += 1
+    ctx.data["moves"].append((source, target, amount))
+
+
+def transfer(bank: Bank, ctx: ThreadContext, source: int, target: int, amount: int) -> None:
+    """Check, approve, then act: correct only if nobody else touches the two accounts."""
+    if bank.balances[source] >= amount:  # check ...
+        approve(source, target, amount)  # ... I/O: other tellers run meanwhile ...
+        move(bank, ctx, source, target, amount)  # ... act on a balance that may have dropped
+    else:
+        ctx.data["declined"] += 1
+
+
+def _open(ctx: ThreadContext) -> Who:
+    ctx.data.update(overdrafts=0, declined=0, moves=[])
+    return member(f"teller {ctx.index}", ctx)
+
+
+def transfer_unsafe(bank: Bank, ctx: ThreadContext) -> None:
+    _open(ctx)
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            transfer(bank, ctx, *pick_transfer(ctx))
+
+
+def transfer_global_lock(bank: Bank, ctx: ThreadContext) -> None:
+    _open(ctx)
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            source, target, amount = pick_transfer(ctx)
+            began = time.perf_counter_ns()
+            with bank.vault:  # one transfer at a time, in the whole bank
+                ctx.wait_ns += time.perf_counter_ns() - began
+                transfer(bank, ctx, source, target, amount)
+
+
+def _locked_transfer(bank: Bank, ctx: ThreadContext, me: Who, ordered: bool) -> None:
+    source, target, amount = pick_transfer(ctx)
+    first, second = sorted((source, target)) if ordered else (source, target)
+    began = time.perf_counter_ns()
+    bank.locks[first].acquire(me)
+    bank.locks[second].acquire(me)  # the holder of this one may be waiting for ours
+    ctx.wait_ns += time.perf_counter_ns() - began
+    transfer(bank, ctx, source, target, amount)
+    bank.locks[second].release(me)
+    bank.locks[first].release(me)
+
+
+def transfer_account_locks(bank: Bank, ctx: ThreadContext) -> None:
+    me = _open(ctx)
+    for _ in one_by_one(ctx):
+        _locked_transfer(bank, ctx, me, ordered=True)  # lower account number first
+
+
+def transfer_account_locks_unordered(bank: Bank, ctx: ThreadContext) -> None:
+    me = _open(ctx)
+    for _ in one_by_one(ctx):
+        _locked_transfer(bank, ctx, me, ordered=False)  # source first, then target
+
+
+@register
+class BankTransferScenario(Scenario[Bank]):
+    name = "bank-transfer"
+    summary = "Tellers move money between accounts: overdrafts, money lost, or a deadlock."
+    explanation = (
+        f"{ACCOUNTS} accounts open with {OPENING_BALANCE} each. Every thread is a teller making "
+        "--iterations random transfers (accounts and amounts from its own --seed'ed random "
+        "numbers): check that the source holds enough, have the transfer approved "
+        "(time.sleep(0), standing for that I/O: it releases the GIL and asks for no time at all), "
+        "then debit the source and credit the target, each a read, a call and a write. "
+        "Unsynchronized, two tellers both pass the check on one account during their "
+        "approvals and both debit it: an overdraft. And a teller switched out between "
+        "reading a balance and writing it back overwrites what other tellers did meanwhile: "
+        "money created or destroyed. One global lock fixes both by serialising every "
+        "transfer. Per-account locks let transfers between other accounts go on in parallel, "
+        "but only if every teller takes them in one order (lower account number first): in "
+        "source-then-target order, a teller holding account 3 and waiting for account 5 "
+        "meets one holding 5 and waiting for 3, and the watchdog reports the deadlock."
+    )
+    shared_state = (
+        f"{ACCOUNTS} account balances in a list, one instrumented lock per account, "
+        "and one global lock"
+    )
+    invariant = "money conserved, no overdraft, every transfer done"
+    violation_noun = "money misplaced + overdrafts"
+    why = WhyItBreaks(
+        gil=(
+            "under the GIL a teller's approval (I/O) released the GIL between its balance "
+            "check and its debit, so other tellers debited the same account meanwhile and "
+            "the debit overdrew it (see overdrafts); a switch at the call between reading a "
+            "balance and writing it back, rarer under the GIL, makes the write undo other "
+            "tellers' work (see misplaced). Holding the accounts' locks, taken in one global "
+            "order, from check to credit makes each transfer one step."
+        ),
+        free_threaded=(
+            "on this free-threaded build tellers ran at once: several passed the balance "
+            "check on one account before any debited it (overdrafts), and read-modify-writes "
+            "of one balance overlapped and overwrote each other (money misplaced). Holding the "
+            "accounts' locks, taken in one global order, from check to credit makes each "
+            "transfer one step."
+        ),
+    )
+    strategies = (
+        Strategy(
+            "none",
+            "check, approve, debit, credit, with nothing around them",
+            "nothing, and money goes missing or accounts are overdrawn",
+            False,
+            {"teller": transfer_unsafe},
+        ),
+        Strategy(
+            "global-lock",
+            "one lock around every whole transfer",
+            "transfers between unrelated accounts wait for each other, approval I/O included: "
+            "the bank does one transfer at a time",
+            True,
+            {"teller": transfer_global_lock},
+        ),
+        Strategy(
+            "account-locks",
+            "lock both accounts, lower account number first, around the transfer",
+            "two acquires per transfer, and the code must know both accounts up front; in "
+            "exchange transfers between other accounts go on meanwhile",
+            True,
+            {"teller": transfer_account_locks},
+        ),
+        Strategy(
+            "account-locks-unordered",
+            "lock the source account, then the target, around the transfer",
+            "as account-locks, until two transfers in opposite directions meet: a deadlock",
+            False,
+            {"teller": transfer_account_locks_unordered},
+        ),
+    )
+    helpers = (pick_transfer, transfer, approve, move, _checked, _locked_transfer)
+    default_sync = "none"
+    default_threads = 4
+    default_iterations = 500
+    iterations_meaning = "transfers per teller"
+
+    def roles(self, config: RunConfig) -> Sequence[str]:
+        return ["teller"] * config.threads
+
+    def setup(self, config: RunConfig) -> Bank:
+        return Bank()
+
+    def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
+        if ok or config.threads == 1 or config.sync != "account-locks-unordered":
+            return super().verdict(ok, config, gil)
+        how = (
+            "under the GIL, while one teller waited for a lock or did its approval I/O, others "
+            "ran and locked accounts too"
+            if gil
+            else "on this free-threaded build tellers locked accounts at the same moment"
+        )
+        return (
+            f"The invariant broke with --sync account-locks-unordered: {how}. Each locked the "
+            "source account of its transfer and waited for the target, which another teller "
+            "held while waiting for theirs; nobody could go on. No money was misplaced (the "
+            "locks come before any change), but transfers were never done. The watchdog found "
+            "the cycle (see the report) and stopped them. Taking the two locks lower account "
+            "number first (--sync account-locks) makes a cycle impossible."
+        )
+
+    def model(self, config: RunConfig) -> Model:
+        return bank_model(config)
+
+    def deadlock(self, state: Bank) -> str | None:
+        return state.watched.graph.deadlock()
+
+    def stuck(self, state: Bank, stuck: Stuck) -> None:
+        state.watched.record(stuck)
+
+    def check(self, state: Bank, contexts: Sequence[ThreadContext]) -> Outcome:
+        ledger = [OPENING_BALANCE] * ACCOUNTS
+        for c in contexts:
+            for source, target, amount in c.data.get("moves", []):
+                ledger[source] -= amount
+                ledger[target] += amount
+        misplaced = sum(abs(real - kept) for real, kept in zip(state.balances, ledger, strict=True))
+        overdrafts = sum(c.data.get("overdrafts", 0) for c in contexts)
+        undone = 0
+        if state.watched.stuck is not None:
+            undone = sum(c.config.iterations - c.ops for c in contexts)
+        details: dict[str, Scalar] = {
+            "misplaced": misplaced,
+            "overdrafts": overdrafts,
+            "negative_accounts": sum(1 for b in state.balances if b < 0),
+            "transfers": sum(len(c.data.get("moves", [])) for c in contexts),
+            "declined": sum(c.data.get("declined", 0) for c in contexts),
+            **state.watched.details(),
+        }
+        if state.watched.stuck is not None:
+            details["transfers_never_done"] = undone
+        return Outcome(
+            expected=OPENING_BALANCE * ACCOUNTS,
+            observed=sum(state.balances),
+            violations=misplaced + overdrafts + undone,
+            details=details,
+        )
+
+
+# --- model for syncdemo explore -----------------------------------------------------------
+# The workers above as atomic steps (syncdemo.model). transfer(): read the source balance
+# (the check); approve() is I/O on nothing shared, so no step; move(): read the source,
+# write it minus the amount, read the target, write it plus the amount. global-lock wraps
+# that in acquire/release of the vault, account-locks in both accounts' locks taken lower
+# number first, account-locks-unordered source first. The explored workload is fixed, not
+# random, so that tellers meet: MODEL_ACCOUNTS accounts, teller t moves MODEL_AMOUNT from
+# account t % 2 to the other one. Change a worker, change its steps here.
+
+MODEL_ACCOUNTS = 2
+MODEL_AMOUNT = 60
+
+
+def bank_model(
+    config: RunConfig,
+    transfers: Sequence[Sequence[tuple[int, int, int]]] | None = None,
+    accounts: int = MODEL_ACCOUNTS,
+) -> Model:
+    """``transfers[t]``: teller t's (source, target, amount) in order; None: the fixed
+    workload above, --iterations transfers a teller."""
+    if transfers is None:
+        transfers = [
+            [(t % 2, 1 - t % 2, MODEL_AMOUNT)] * config.iterations for t in range(config.threads)
+        ]
+    programs = tuple(_teller(t, config.sync, transfers[t]) for t in range(config.threads))
+    locks = {f"account {i}": None for i in range(accounts)}
+    opening = (OPENING_BALANCE,) * accounts
+    return Model(
+        scenario=config.scenario,
+        sync=config.sync,
+        programs=programs,
+        initial={
+            "balances": opening,
+            **locks,
+            "vault": None,
+            "ledger": opening,  # ghost: the balances the transfers done should have left
+            "overdrafts": 0,  # ghost
+            "transfers": 0,  # ghost
+            "declined": 0,  # ghost
+        },
+        shown=("balances",),
+        outcome=_bank_outcome,
+        label=_bank_label,
+        show=_show_bank,
+        violation=_bank_violation,
+        notes=(
+            f"a fixed workload instead of random transfers: {accounts} accounts of "
+            f"{OPENING_BALANCE}, teller t moves {MODEL_AMOUNT} from account t % 2 to the other",
+        ),
+    )
+
+
+def _bank_outcome(s: Mapping[str, Any]) -> Outcome:
+    misplaced = sum(abs(real - kept) for real, kept in zip(s["balances"], s["ledger"], strict=True))
+    return Outcome(
+        expected=OPENING_BALANCE * len(s["balances"]),
+        observed=sum(s["balances"]),
+        violations=misplaced + s["overdrafts"],
+        details={
+            "misplaced": misplaced,
+            "overdrafts": s["overdrafts"],
+            "negative_accounts": sum(1 for b in s["balances"] if b < 0),
+            "transfers": s["transfers"],
+            "declined": s["declined"],
+        },
+    )
+
+
+def _bank_label(s: Mapping[str, Any]) -> str:
+    details = _bank_outcome(s).details
+    wrong = [f"{k} {details[k]}" for k in ("misplaced", "overdrafts") if details[k]]
+    return ", ".join(wrong) if wrong else "money conserved, no overdraft"
+
+
+def _bank_violation(s: Mapping[str, Any]) -> str | None:
+    if s["overdrafts"]:
+        return "this debit overdrew the account: its check passed on a balance that then dropped"
+    if sum(s["balances"]) != sum(s["ledger"]) and s["transfers"]:
+        return "this write was computed from a stale balance: money appeared or vanished"
+    return None
+
+
+def _show_bank(s: Mapping[str, Any]) -> str:
+    held = [k for k in s if (k.startswith("account ") or k == "vault") and s[k] is not None]
+    locks = "".join(f" · {k}: thread {s[k]}" for k in held)
+    return f"balances {list(s['balances'])}{locks}"
+
+
+def _teller(t: int, sync: str, transfers: Sequence[tuple[int, int, int]]) -> Program:
+    p = ProgramBuilder(t, "teller", registers=("read",))
+    for i, (source, target, amount) in enumerate(transfers):
+        locks = {
+            "none": [],
+            "global-lock": ["vault"],
+            "account-locks": [f"account {a}" for a in sorted((source, target))],
+            "account-locks-unordered": [f"account {source}", f"account {target}"],
+        }[sync]
+        declined = f"declined{i}"
+        for lock in locks:
+            p.acquire(lock)
+        p.step(
+            "read",
+            f"balance {source}",
+            _check(source, amount),
+            f"check balance {source} >= {amount}",
+            branch=_unless_approved(declined),
+        )
+        p.read(f"balance {source}", into="read", index=source)
+        p.step("write", "balances", _debit(source, amount), f"write balance {source} - {amount}")
+        p.read(f"balance {target}", into="read", index=target)
+        p.step(
+            "write",
+            "balances",
+            _credit(source, target, amount),
+            f"write balance {target} + {amount}",
+        )
+        p.label(declined)
+        for lock in reversed(locks):
+            p.release(lock)
+    return p.build()
+
+
+def _unless_approved(declined: str) -> Callable[[dict[str, Any]], str | None]:
+    return lambda loc: None if loc.pop("read") else declined
+
+
+def _check(source: int, amount: int) -> Any:
+    def check(s: dict[str, Any], loc: dict[str, Any]) -> str:
+        balance = s["balances"][source]
+        loc["read"] = balance >= amount
+        if not loc["read"]:
+            s["declined"] += 1
+        return f"check balance {source} = {balance} " + (
+            f">= {amount}: approve (I/O)" if loc["read"] else f"< {amount}: decline"
+        )
+
+    return check
+
+
+def _set(balances: tuple[int, ...], account: int, value: int) -> tuple[int, ...]:
+    changed = list(balances)
+    changed[account] = value
+    return tuple(changed)
+
+
+def _debit(source: int, amount: int) -> Any:
+    def debit(s: dict[str, Any], loc: dict[str, Any]) -> str:
+        debited = _checked(loc["read"], amount)
+        s["balances"] = _set(s["balances"], source, debited)
+        if debited < 0:
+            s["overdrafts"] += 1
+        loc["read"] = None
+        return f"write balance {source} = {debited}"
+
+    return debit
+
+
+def _credit(source: int, target: int, amount: int) -> Any:
+    def credit(s: dict[str, Any], loc: dict[str, Any]) -> str:
+        credited = _checked(loc["read"], -amount)
+        s["balances"] = _set(s["balances"], target, credited)
+        ledger = _set(s["ledger"], source, s["ledger"][source] - amount)
+        s["ledger"] = _set(ledger, target, ledger[target] + amount)
+        s["transfers"] += 1
+        loc["read"] = None
+        return f"write balance {target} = {credited}"
+
+    return credit
