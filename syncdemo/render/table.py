@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -375,6 +374,8 @@ def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
 
 
 def _source(functions: Any, title: str) -> Panel:
+    from rich.syntax import Syntax  # pulls in Pygments: only describe needs it
+
     items = functions if isinstance(functions, tuple) else (functions,)
     code = "\n\n".join(inspect.getsource(f).rstrip() for f in items)
     syntax = Syntax(code, "python", theme="ansi_dark", word_wrap=True)

@@ -239,9 +239,6 @@ class LockedCounterScenario(CounterScenario):
     name = "locked-counter"
     summary = "The counter with a threading.Lock around each increment; no update is lost."
     default_sync = "lock"
-    #: Contended locking is slow under the GIL (about 20 µs an increment with 4 threads on
-    #: 2 cores); half the counter's work keeps the default run near half a second.
-    default_iterations = 10_000
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
