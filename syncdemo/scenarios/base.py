@@ -243,3 +243,28 @@ class Scenario(ABC, Generic[S]):
             "nothing stops the interleaving, it just did not happen in this run. "
             "Try more --iterations or --trials."
         )
+
+
+class ProducerConsumerRoles(Scenario[S]):
+    """A scenario whose threads are producers and consumers, split by :meth:`split`.
+
+    One thread alone both produces and consumes (role "producer+consumer").
+    """
+
+    split_rule: str = "half the threads produce"
+
+    @abstractmethod
+    def split(self, threads: int) -> tuple[int, int]:
+        """(producers, consumers) for ``threads``; (1, 0) for one thread."""
+
+    def roles(self, config: RunConfig) -> Sequence[str]:
+        producers, consumers = self.split(config.threads)
+        if consumers == 0:
+            return ["producer+consumer"]
+        return ["producer"] * producers + ["consumer"] * consumers
+
+    def roles_note(self, config: RunConfig) -> str:
+        producers, consumers = self.split(config.threads)
+        if consumers == 0:
+            return "1 thread puts each item and takes it back"
+        return f"{producers} producers, {consumers} consumers ({self.split_rule})"

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 from syncdemo.results import Outcome, RunConfig, Scalar
 from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import (
+    ProducerConsumerRoles,
+    Strategy,
+    ThreadContext,
+    WhyItBreaks,
+)
 
 #: What a producer puts once per consumer after its last item (the last producer only).
 DONE = -1
@@ -135,7 +140,7 @@ def _strategy(
 
 
 @register
-class ConditionWaitScenario(Scenario[Shelf]):
+class ConditionWaitScenario(ProducerConsumerRoles[Shelf]):
     name = "condition-wait"
     summary = "Consumers wait on a Condition; `if` instead of `while` takes from empty lists."
     explanation = (
@@ -197,24 +202,14 @@ class ConditionWaitScenario(Scenario[Shelf]):
     default_iterations = 1_000
     iterations_meaning = "items per producer"
 
+    split_rule = "a third of the threads produce"
+
     def split(self, threads: int) -> tuple[int, int]:
         """(producers, consumers): a third of the threads produce, at least one."""
         if threads == 1:
             return 1, 0
         producers = max(1, math.floor(threads / 3))
         return producers, threads - producers
-
-    def roles(self, config: RunConfig) -> Sequence[str]:
-        producers, consumers = self.split(config.threads)
-        if consumers == 0:
-            return ["producer+consumer"]
-        return ["producer"] * producers + ["consumer"] * consumers
-
-    def roles_note(self, config: RunConfig) -> str:
-        producers, consumers = self.split(config.threads)
-        if consumers == 0:
-            return "1 thread puts each item and takes it back"
-        return f"{producers} producers, {consumers} consumers (a third of the threads produce)"
 
     def setup(self, config: RunConfig) -> Shelf:
         producers, consumers = self.split(config.threads)

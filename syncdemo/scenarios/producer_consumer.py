@@ -26,7 +26,7 @@ from syncdemo.scenarios.base import (
     ACCEPTABLE,
     FORBIDDEN,
     INTERESTING,
-    Scenario,
+    ProducerConsumerRoles,
     Strategy,
     ThreadContext,
     WhyItBreaks,
@@ -244,7 +244,7 @@ def _strategy(name: str, summary: str, cost: str, safe: bool, produce: object) -
 
 
 @register
-class ProducerConsumerScenario(Scenario[Buffer]):
+class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
     name = "producer-consumer"
     summary = "Producers fill a bounded buffer, consumers empty it; items get lost or doubled."
     explanation = (
@@ -317,24 +317,14 @@ class ProducerConsumerScenario(Scenario[Buffer]):
     default_iterations = 2_000
     iterations_meaning = "items per producer"
 
+    split_rule = "half the threads produce"
+
     def split(self, threads: int) -> tuple[int, int]:
         """(producers, consumers): half the threads produce, rounded up."""
         if threads == 1:
             return 1, 0
         producers = math.ceil(threads / 2)
         return producers, threads - producers
-
-    def roles(self, config: RunConfig) -> Sequence[str]:
-        producers, consumers = self.split(config.threads)
-        if consumers == 0:
-            return ["producer+consumer"]
-        return ["producer"] * producers + ["consumer"] * consumers
-
-    def roles_note(self, config: RunConfig) -> str:
-        producers, consumers = self.split(config.threads)
-        if consumers == 0:
-            return "1 thread puts each item and takes it back"
-        return f"{producers} producers, {consumers} consumers (half the threads produce)"
 
     def setup(self, config: RunConfig) -> Buffer:
         return Buffer(capacity=CAPACITY, producers=self.split(config.threads)[0])
