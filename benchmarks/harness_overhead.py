@@ -19,7 +19,8 @@ import sys
 import threading
 import time
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.counter import next_value
 

@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The grades of an outcome, jcstress-style (the scenario says what each means).
+ACCEPTABLE = "ACCEPTABLE"
+FORBIDDEN = "FORBIDDEN"
+INTERESTING = "INTERESTING"
+
 #: JSON-able scalar values used in scenario-specific details.
 Scalar = int | float | str | bool | None
 
@@ -250,6 +255,10 @@ class RunResult:
     outcome_name: str = "outcome"
     untraced_ops_per_s: float | None = None
     """With --trace: ops/s of one extra trial run without tracing, to show its overhead."""
+    iterations_meaning: str = "iterations per thread"
+    """What one of ``config.iterations`` is: "increments per thread", "items per producer"."""
+    roles_note: str = ""
+    """How ``--threads`` was split between roles, in words ("" when there is one role)."""
 
     @property
     def violated(self) -> int:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
+from syncdemo.engine.runtime import gil_enabled
 from syncdemo.results import RunConfig, RunResult, TrialResult
-from syncdemo.runtime import gil_enabled
 
 #: On CPython 3.10 time.sleep(0) is a select() with a zero timeout: it releases the GIL but
 #: returns at once, and the thread that let go nearly always takes the GIL back. The windows

@@ -12,10 +12,12 @@ from typing import Any
 import click
 import pytest
 from click.testing import Result
+from helpers import commands
 
 import syncdemo
-from syncdemo import engine, scenarios
-from syncdemo.cli import DEFAULT_SWITCH_INTERVAL, cli
+from syncdemo import scenarios
+from syncdemo.cli.options import DEFAULT_SWITCH_INTERVAL
+from syncdemo.engine import runner as engine
 from syncdemo.results import RunConfig, RunResult
 
 Invoke = Callable[..., Result]
@@ -44,24 +46,24 @@ def test_group_help_lists_every_command(invoke: Invoke, flag: str) -> None:
     result = invoke(flag)
     assert result.exit_code == 0
     assert "Usage:" in result.stdout
-    for name in cli.commands:
+    for name in commands():
         assert name in result.stdout
 
 
 def test_no_command_shows_usage(invoke: Invoke) -> None:
     result = invoke()
     assert "Usage:" in result.output
-    for name in cli.commands:
+    for name in commands():
         assert name in result.output
 
 
 def test_the_cli_has_the_documented_commands() -> None:
-    assert {"list", "describe", "run"} <= set(cli.commands)
+    assert {"list", "describe", "run"} <= set(commands())
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(commands()))
 def test_every_command_has_help(invoke: Invoke, name: str) -> None:
-    command = cli.commands[name]
+    command = commands()[name]
     assert (command.help or "").strip(), f"{name} has no docstring"
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden:
@@ -119,8 +121,20 @@ def test_list_json(invoke: Invoke, flag: str) -> None:
         assert {s["safe"] for s in entry["strategies"]} == {True, False}
 
 
-def test_list_rejects_csv(invoke: Invoke, usage_error: Callable[[Result], str]) -> None:
-    line = usage_error(invoke("list", "--format", "csv"))
+def test_list_as_csv_has_a_row_per_scenario(invoke: Invoke) -> None:
+    result = invoke("list", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["name"] for r in rows] == scenarios.names()
+    counter = rows[0]
+    assert counter["strategies"].split() == ["none", "lock"]
+    assert counter["safe"] == "lock"
+
+
+def test_list_rejects_an_unknown_format(
+    invoke: Invoke, usage_error: Callable[[Result], str]
+) -> None:
+    line = usage_error(invoke("list", "--format", "xml"))
     assert "--format" in line
 
 
@@ -380,7 +394,7 @@ def test_ctrl_c_outside_a_run_exits_130(invoke: Invoke, monkeypatch: pytest.Monk
     def interrupt() -> list[object]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scenarios, "all_scenarios", interrupt)
+    monkeypatch.setattr(scenarios, "entries", interrupt)
     result = invoke("list")
     assert result.exit_code == 130
     assert "Interrupted." in result.stderr

@@ -9,7 +9,7 @@ import pytest
 from click.testing import Result
 
 from syncdemo import scenarios
-from syncdemo.cli import MAX_ITERATIONS, MAX_THREADS, MAX_TRIALS
+from syncdemo.cli.options import MAX_ITERATIONS, MAX_THREADS, MAX_TRIALS
 from syncdemo.scenarios.base import Scenario
 
 Invoke = Callable[..., Result]

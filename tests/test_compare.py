@@ -15,8 +15,8 @@ from click.testing import Result
 from rich.console import Console
 from test_output_formats import check_schema
 
-from syncdemo import engine
-from syncdemo.multi import COMPARE_CSV_FIELDS, Comparison
+from syncdemo.batch import COMPARE_CSV_FIELDS, Comparison
+from syncdemo.engine import runner as engine
 from syncdemo.render.compare import compare_csv, compare_json, compare_table
 from syncdemo.results import RunConfig, RunResult
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
+from syncdemo.engine.context import ThreadContext
 from syncdemo.results import Outcome, RunConfig, TrialResult
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 
 def config(**changes: object) -> RunConfig:

@@ -7,11 +7,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
 from syncdemo.cli import cli
-from syncdemo.outcomes import BUCKETS, histogram
+from syncdemo.engine import context
+from syncdemo.engine import runner as engine
+from syncdemo.engine.outcomes import BUCKETS, histogram
 from syncdemo.results import RunConfig, RunResult
-from syncdemo.scenarios import base
 
 SWITCH = 0.0001
 
@@ -72,12 +73,12 @@ def test_trace_overhead_is_measured_against_an_untraced_trial() -> None:
 
 
 def test_trace_memory_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "TRACE_EVENTS_MAX", 4_000)
+    monkeypatch.setattr(engine, "TRACE_EVENTS_MAX", 4_000)  # the runner reads its own name
     result = run("counter", threads=2, iterations=50_000, trials=1, trace=True)
     trace = result.trials[0].trace
     assert trace is not None and trace.capped
     # each thread stops at the first chunk boundary past its share (1000 minimum each)
-    assert trace.events <= 2 * (2_000 + 2 * base.CHUNK)
+    assert trace.events <= 2 * (2_000 + 2 * context.CHUNK)
 
 
 def test_histogram_counts_add_up_and_grades_agree_with_ok() -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from syncdemo import engine, scenarios
-from syncdemo.explore import BadSchedule, Explorer
-from syncdemo.explored import Exploration
-from syncdemo.model import Model, ModelError, ProgramBuilder
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
+from syncdemo.explore.model import Model, ModelError, ProgramBuilder
+from syncdemo.explore.report import Exploration
+from syncdemo.explore.search import BadSchedule, Explorer
 from syncdemo.results import Outcome, RunConfig
 
 
@@ -621,8 +622,8 @@ def test_quiz_right_and_wrong(explore: Callable[..., Result]) -> None:
 def test_quiz_asks_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from syncdemo import cli_explore
     from syncdemo.cli import cli
+    from syncdemo.cli import explore as cli_explore
 
     monkeypatch.setattr(cli_explore, "interactive", lambda: True)
     runner = CliRunner(env={"COLUMNS": "200"})
@@ -686,6 +687,7 @@ def test_a_strategy_without_a_model_is_a_usage_error(
 
 
 def test_the_command_and_the_explorer_agree_on_the_default_limit() -> None:
-    from syncdemo import cli_explore, explore
+    from syncdemo.cli import explore as cli_explore
+    from syncdemo.explore import search as explore
 
     assert cli_explore.DEFAULT_LIMIT == explore.DEFAULT_LIMIT

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from syncdemo import engine, scenarios
-from syncdemo.fairness import (
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.fairness import (
     counts_until,
     jain_index,
     micros,
@@ -21,7 +23,6 @@ from syncdemo.fairness import (
     wait_summary,
 )
 from syncdemo.results import RunConfig
-from syncdemo.scenarios.base import ThreadContext
 
 # --- Jain's fairness index ---------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from helpers import commands
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -47,11 +48,11 @@ WORDS = sorted(
     | {w for s in ALL for w in getattr(s, "windows", ())}
     | {"table", "json", "csv", "keep", "none", "lock"}
 )
-KNOWN = {opt for c in cli.commands.values() for p in c.params for opt in p.opts}
+KNOWN = {opt for c in commands().values() for p in c.params for opt in p.opts}
 #: Ahead of the fuzzed options, so a run that leaves them out is still tiny.
 TINY_RUN = ("-n", "5", "--trials", "1") + (
     ("--timeout", "0.5")
-    if "--timeout" in {o for p in cli.commands["run"].params for o in p.opts}
+    if "--timeout" in {o for p in commands()["run"].params for o in p.opts}
     else ()
 )
 #: A run whose scenario deadlocks ends with exit status 3 (the watchdog stopped it).
@@ -204,7 +205,7 @@ def command_line(draw: st.DrawFn, command: str, valid_only: bool = False) -> Arg
     ``valid_only`` draws accepted values only (so runs really execute and print data);
     otherwise anything goes: junk, unknown options, --help, stray words.
     """
-    cmd = cli.commands[command]
+    cmd = commands()[command]
     options = [p for p in cmd.params if isinstance(p, click.Option)]
     has_name = any(isinstance(p, click.Argument) for p in cmd.params)
     scenario = draw(st.sampled_from(ALL)) if has_name and valid_only else None
@@ -304,7 +305,8 @@ def assert_parses(result: Result, fmt: str, command: str) -> None:
             json.loads(line, parse_constant=not_json)
     elif fmt == "csv":
         rows = list(csv.reader(io.StringIO(result.stdout)))
-        assert rows and rows[0][:3] == ["scenario", "sync", "trial"], context
+        header = ["name", "summary", "invariant"] if command == "list" else ["scenario", "sync"]
+        assert rows and rows[0][: len(header)] == header, context
         assert len(rows) >= 2, context
         assert all(len(row) == len(rows[0]) for row in rows), context
 
@@ -344,7 +346,7 @@ def test_list(argv: Argv) -> None:
     result = invoke(argv.args)
     assert_answered(result, argv.args)
     assert result.exit_code in (0, 2)
-    if result.exit_code == 0 and not argv.help:
+    if result.exit_code == 0 and not argv.help and not argv.to_file:
         assert_parses(result, argv.fmt, "list")
 
 

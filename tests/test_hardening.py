@@ -24,12 +24,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import commands
 
 import syncdemo
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
 from syncdemo.cli import cli
+from syncdemo.engine import runner as engine
+from syncdemo.engine.runtime import switch_interval
 from syncdemo.results import RunConfig, RunResult
-from syncdemo.runtime import switch_interval
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes and devices")
 SYNCDEMO = [sys.executable, "-m", "syncdemo"]
@@ -194,7 +196,7 @@ def test_ascii_only_stdout(args: list[str]) -> None:
 
 def test_nan_is_refused(invoke: Callable[..., Result]) -> None:
     """No option takes NaN: no comparison with it is ever true, and JSON cannot hold it."""
-    timeout = [o for p in cli.commands["run"].params for o in p.opts if o == "--timeout"]
+    timeout = [o for p in commands()["run"].params for o in p.opts if o == "--timeout"]
     if not timeout:
         pytest.skip("run has no --timeout")
     result = invoke("run", "counter", "-n", "5", "--trials", "1", "--timeout", "nan", "-f", "json")

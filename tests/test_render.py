@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from syncdemo import scenarios
-from syncdemo.render import table
+from syncdemo.render import catalogue, table
 from syncdemo.results import RunConfig, RunResult, RuntimeInfo
 
 MakeResult = Callable[..., RunResult]
@@ -99,7 +99,7 @@ def test_runtime_line_unchanged_switch_interval(make_runtime: MakeRuntime) -> No
 
 def test_run_report_with_the_gil(make_result: MakeResult) -> None:
     result = make_result((2000, 1500), gil=True)
-    out = render(table.run_report(result, COUNTER))
+    out = render(table.run_report(result))
     text = flat(out)
     assert "Runtime: CPython 3.13.1 · GIL enabled ·" in text
     assert "free-threaded" not in text
@@ -113,7 +113,7 @@ def test_run_report_with_the_gil(make_result: MakeResult) -> None:
 
 def test_run_report_free_threaded(make_result: MakeResult) -> None:
     result = make_result((2000, 1500), gil=False, free_threaded_build=True)
-    out = render(table.run_report(result, COUNTER))
+    out = render(table.run_report(result))
     text = flat(out)
     assert "GIL disabled (free-threaded)" in text
     assert "GIL enabled" not in text
@@ -122,8 +122,8 @@ def test_run_report_free_threaded(make_result: MakeResult) -> None:
 
 
 def test_run_report_verdicts_differ_by_runtime(make_result: MakeResult) -> None:
-    with_gil = render(table.run_report(make_result(gil=True), COUNTER))
-    free = render(table.run_report(make_result(gil=False), COUNTER))
+    with_gil = render(table.run_report(make_result(gil=True)))
+    free = render(table.run_report(make_result(gil=False)))
     assert with_gil != free
     last = [flat(o.split("Runtime:")[1]) for o in (with_gil, free)]
     assert last[0] != last[1]
@@ -134,38 +134,38 @@ def test_run_report_runtime_injected_with_replace(make_result: MakeResult) -> No
     free = dataclasses.replace(
         result, runtime=dataclasses.replace(result.runtime, gil=False, python="3.14.0")
     )
-    text = flat(render(table.run_report(free, COUNTER)))
+    text = flat(render(table.run_report(free)))
     assert "CPython 3.14.0 · GIL disabled (free-threaded)" in text
 
 
 def test_run_report_all_ok(make_result: MakeResult) -> None:
     result = make_result((2000, 2000, 2000), sync="lock")
-    text = flat(render(table.run_report(result, COUNTER)))
+    text = flat(render(table.run_report(result)))
     assert "0 of 3 trials violated the invariant." in text
     assert "VIOLATED" not in text
     assert "The invariant held" in text
 
 
 def test_run_report_interrupted(make_result: MakeResult) -> None:
-    text = flat(render(table.run_report(make_result((2000,), interrupted=True), COUNTER)))
+    text = flat(render(table.run_report(make_result((2000,), interrupted=True))))
     assert "Interrupted" in text
     assert "0 of 1 trials violated the invariant." in text
 
 
 def test_run_report_with_no_trials(make_result: MakeResult) -> None:
-    text = flat(render(table.run_report(make_result((), interrupted=True), COUNTER)))
+    text = flat(render(table.run_report(make_result((), interrupted=True))))
     assert "No trial finished." in text
 
 
 def test_run_report_many_trials_are_summarised(make_result: MakeResult) -> None:
     observed = (2000, 1900) * 10
-    out = render(table.run_report(make_result(observed), COUNTER))
+    out = render(table.run_report(make_result(observed)))
     assert "10/20 violated" in flat(out)
     assert "median" in out
 
 
 def test_run_report_many_threads_are_folded(make_result: MakeResult) -> None:
-    out = render(table.run_report(make_result((40_000,), threads=40), COUNTER))
+    out = render(table.run_report(make_result((40_000,), threads=40)))
     assert f"+{40 - table.MAX_THREAD_ROWS}" in out
 
 
@@ -173,7 +173,7 @@ def test_run_report_many_threads_are_folded(make_result: MakeResult) -> None:
 
 
 def test_describe_with_the_gil(make_runtime: MakeRuntime) -> None:
-    out = render(table.describe(COUNTER, make_runtime(gil=True)))
+    out = render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=True)))
     text = flat(out)
     assert flat(COUNTER.invariant) in text
     assert flat(COUNTER.why.gil) in text
@@ -187,15 +187,15 @@ def test_describe_with_the_gil(make_runtime: MakeRuntime) -> None:
 
 
 def test_describe_free_threaded(make_runtime: MakeRuntime) -> None:
-    text = flat(render(table.describe(COUNTER, make_runtime(gil=False))))
+    text = flat(render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=False))))
     assert flat(COUNTER.why.free_threaded) in text
     assert flat(COUNTER.why.gil) not in text
     assert "free-threaded" in text
 
 
 def test_scenario_list() -> None:
-    every = scenarios.all_scenarios()
-    out = render(table.scenario_list(every))
+    every = scenarios.entries()
+    out = render(catalogue.scenario_list(every))
     for s in every:
         assert s.name in out
         assert f"{s.default_sync}*" in out

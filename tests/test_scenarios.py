@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
 from syncdemo.results import RunConfig, RunResult
 from syncdemo.scenarios.base import Scenario
 
@@ -119,23 +120,35 @@ def test_lookup_of_an_unknown_name_suggests() -> None:
     assert isinstance(raised.value, LookupError)
 
 
-def test_register_refuses_a_duplicate_name() -> None:
-    class Again(type(scenarios.get("barrier"))):  # type: ignore[misc]
-        pass
+def test_a_plugin_cannot_take_a_builtin_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from syncdemo.scenarios import plugins
 
-    before = scenarios.names()
-    with pytest.raises(ValueError, match="twice"):
-        scenarios.register(Again)
-    assert scenarios.names() == before
+    target = "syncdemo.scenarios.barrier:BarrierScenario"
+    monkeypatch.setattr(
+        plugins, "entry_points", lambda group: [("barrier", target, "someone-else")]
+    )
+    monkeypatch.setattr(scenarios, "_entries", None)
+    before = [e.name for e in scenarios.entries()]
+    assert before.count("barrier") == 1
+    (clash,) = scenarios.problems()
+    assert clash.name == "barrier" and "clashes with a built-in" in clash.problem
 
 
-def test_register_refuses_an_unknown_default_sync() -> None:
+def test_loading_refuses_an_unknown_default_sync() -> None:
+    entry = scenarios.Entry(name="broken-for-test", target="syncdemo.scenarios.barrier:Broken")
+
     class Broken(type(scenarios.get("barrier"))):  # type: ignore[misc]
         name = "broken-for-test"
         default_sync = "spinlock"
 
-    with pytest.raises(ValueError, match="spinlock"):
-        scenarios.register(Broken)
+    import syncdemo.scenarios.barrier as module
+
+    module.Broken = Broken  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(ValueError, match="spinlock"):
+            scenarios.load(entry)
+    finally:
+        del module.Broken  # type: ignore[attr-defined]
     assert "broken-for-test" not in scenarios.names()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from syncdemo.output import atomic_write
+from syncdemo.cli.output import atomic_write
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, pipes and ptys")
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,7 +193,7 @@ def test_output_file_replaces_the_old_one(invoke: Invoke, tmp_path: Path) -> Non
 def test_interrupted_run_writes_no_file(
     invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_result: Any
 ) -> None:
-    from syncdemo import engine
+    from syncdemo.engine import runner as engine
 
     def interrupted(scenario: object, config: object, **_: object) -> Any:
         raise engine.RunInterrupted(make_result((2000,), interrupted=True))

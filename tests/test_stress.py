@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncdemo import engine, scenarios
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
 from syncdemo.results import RunConfig, RunResult
 
 ALL = scenarios.all_scenarios()

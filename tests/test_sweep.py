@@ -14,7 +14,8 @@ from click.testing import Result
 from rich.console import Console
 from test_output_formats import check_schema
 
-from syncdemo.multi import MAX_POINTS, SWEEP_CSV_FIELDS, ListError, Sweep, parse_counts
+from syncdemo.batch import SWEEP_CSV_FIELDS, Sweep
+from syncdemo.cli.lists import MAX_POINTS, ListError, parse_counts
 from syncdemo.render.compare import bar, column_chart, sweep_csv, sweep_json, sweep_table
 from syncdemo.results import RunResult
 

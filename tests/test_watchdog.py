@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from syncdemo import engine, scenarios
-from syncdemo.results import Outcome, RunConfig, RunResult
-from syncdemo.runtime import gil_enabled
-from syncdemo.scenarios.base import Scenario, Stopped, Strategy, ThreadContext, WhyItBreaks
-from syncdemo.scenarios.locks import (
+from syncdemo import scenarios
+from syncdemo.engine import runner as engine
+from syncdemo.engine.context import Stopped, ThreadContext
+from syncdemo.engine.locks import (
     SLICE_S,
     Snapshot,
     WaitForGraph,
@@ -32,7 +31,10 @@ from syncdemo.scenarios.locks import (
     describe_graph,
     find_cycle,
 )
-from syncdemo.watchdog import CYCLE, NO_PROGRESS, Stuck, Watchdog
+from syncdemo.engine.runtime import gil_enabled
+from syncdemo.engine.watchdog import CYCLE, NO_PROGRESS, Stuck, Watchdog
+from syncdemo.results import Outcome, RunConfig, RunResult
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 #: On CPython 3.10 time.sleep(0) returns at once without letting another thread take the GIL
 #: (see tests/test_catalogue.py), so the deadlock's window opens less often there.

@@ -19,7 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from syncdemo.multi import (
+from syncdemo.batch import (
     COMPARE_CSV_FIELDS,
     SWEEP_CSV_FIELDS,
     Comparison,
@@ -55,15 +55,6 @@ def share(value: float) -> str:
     if 0 < value < 0.001:
         return "<0.1%"
     return f"{value * 100:.1f}%" if value < 1 else "100%"
-
-
-def _meaning(scenario: str) -> str:
-    from syncdemo import scenarios
-
-    try:
-        return scenarios.get(scenario).iterations_meaning
-    except LookupError:
-        return "iterations per thread"
 
 
 def _plural(n: int, word: str) -> str:
@@ -124,7 +115,7 @@ def _compare_table(comparison: Comparison, ranges: bool, bar_width: int) -> Tabl
     if len(threads) == 1:
         title.append(_plural(next(iter(threads)), "thread"))
     if len(iterations) == 1 and one:
-        title[-1] += f" × {next(iter(iterations)):,} {_meaning(one)}"
+        title[-1] += f" × {next(iter(iterations)):,} {runs[0].iterations_meaning}"
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     noun = runs[0].violation_noun if one and runs else "violations"
@@ -206,7 +197,8 @@ def sweep_table(sweep: Sweep) -> RenderableType:
     vary_iterations = len(sweep.iterations) > 1
     title = [f"{sweep.scenario}:{sweep.sync}"]
     if not vary_iterations and sweep.iterations:
-        title.append(f"{sweep.iterations[0]:,} {_meaning(sweep.scenario)}")
+        meaning = runs[0].iterations_meaning if runs else "iterations per thread"
+        title.append(f"{sweep.iterations[0]:,} {meaning}")
     if not vary_threads and sweep.threads:
         title.append(_plural(sweep.threads[0], "thread"))
     trials = {r.config.trials for r in runs}

@@ -5,11 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
-from typing import Any
 
 from syncdemo.results import RunResult
-from syncdemo.scenarios.base import Scenario
 
 CSV_FIELDS = (
     "scenario",
@@ -63,29 +60,3 @@ def run_csv(result: RunResult) -> str:
             }
         )
     return out.getvalue()
-
-
-def scenario_dict(scenario: Scenario[Any]) -> dict[str, Any]:
-    return {
-        "name": scenario.name,
-        "summary": scenario.summary,
-        "explanation": scenario.explanation,
-        "shared_state": scenario.shared_state,
-        "invariant": scenario.invariant,
-        "violation": scenario.violation_noun,
-        "default_sync": scenario.default_sync,
-        "defaults": {
-            "threads": scenario.default_threads,
-            "iterations": scenario.default_iterations,
-            "iterations_meaning": scenario.iterations_meaning,
-        },
-        "strategies": [
-            {"name": s.name, "summary": s.summary, "cost": s.cost, "safe": s.safe}
-            for s in scenario.strategies
-        ],
-        "why": {"gil": scenario.why.gil, "free_threaded": scenario.why.free_threaded},
-    }
-
-
-def list_json(scenarios: Sequence[Scenario[Any]]) -> str:
-    return json.dumps([scenario_dict(s) for s in scenarios], indent=2)

@@ -7,7 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from syncdemo.explored import PCT_DEPTH, Execution, Exploration, Report
+from syncdemo.explore.report import PCT_DEPTH, Execution, Exploration, Report
 from syncdemo.render.table import GRADE_STYLE, bar, rate, seconds
 
 BROKEN = "← invariant broken"

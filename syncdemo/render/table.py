@@ -1,18 +1,14 @@
-"""Rich renderings for people: run reports, the scenario list, a scenario's description."""
+"""Rich renderings of a run for people: the trials, the outcome histogram, evidence, threads."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
-from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.panel import Panel
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
-from syncdemo.scenarios.base import Scenario
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
 MAX_TRIAL_ROWS = 10
@@ -87,12 +83,12 @@ def _pct(part: float, whole: float) -> str:
     return f"{share:.1f}%"
 
 
-def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
+def run_report(result: RunResult) -> RenderableType:
     config = result.config
     title = (
         f"{config.scenario} · --sync {config.sync} · {config.threads} thread"
         f"{'s' if config.threads != 1 else ''} × {config.iterations:,} "
-        f"{scenario.iterations_meaning} · {config.trials} trial{'s' if config.trials != 1 else ''}"
+        f"{result.iterations_meaning} · {config.trials} trial{'s' if config.trials != 1 else ''}"
     )
     trials = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     trials.add_column("trial", justify="right")
@@ -141,7 +137,7 @@ def run_report(result: RunResult, scenario: Scenario[Any]) -> RenderableType:
         parts += ["", *evidence_parts(result)]
     if result.trials:
         parts += ["", _thread_table(result.trials[-1], len(result.trials) > 1)]
-    note = scenario.roles_note(config)
+    note = result.roles_note
     status = Text()
     if result.interrupted:
         status.append("Interrupted: these are the trials that finished.\n", style="bold yellow")
@@ -295,108 +291,3 @@ def _thread_table(trial: TrialResult, last_of_many: bool) -> Table:
             "",
         )
     return table
-
-
-def scenario_list(scenarios: Sequence[Scenario[Any]]) -> Table:
-    table = Table(show_lines=False, pad_edge=False, show_edge=False)
-    table.add_column("scenario", style="bold", no_wrap=True)
-    table.add_column("what it shows")
-    table.add_column("--sync (* default)")
-    table.add_column("invariant")
-    for s in scenarios:
-        syncs = ", ".join(n + ("*" if n == s.default_sync else "") for n in s.strategy_names())
-        table.add_row(s.name, s.summary, syncs, s.invariant)
-    return table
-
-
-def describe(scenario: Scenario[Any], runtime: RuntimeInfo) -> RenderableType:
-    head = Text()
-    head.append(scenario.name, style="bold")
-    head.append(f" — {scenario.summary}\n\n")
-    head.append(scenario.explanation + "\n\n")
-    for label, value in (
-        ("Shared state: ", scenario.shared_state),
-        ("Invariant: ", scenario.invariant),
-        ("Violations: ", scenario.violation_noun),
-        (
-            "Defaults: ",
-            f"--threads {scenario.default_threads}, --iterations "
-            f"{scenario.default_iterations:,} ({scenario.iterations_meaning}), "
-            f"--sync {scenario.default_sync}",
-        ),
-    ):
-        head.append(label, style="bold")
-        head.append(value + "\n")
-
-    strategies = Table(title="sync strategies", title_justify="left", show_lines=True)
-    strategies.add_column("--sync", style="bold", no_wrap=True)
-    strategies.add_column("safe")
-    strategies.add_column("what it does")
-    strategies.add_column("what it costs")
-    for s in scenario.strategies:
-        name = s.name + (" (default)" if s.name == scenario.default_sync else "")
-        strategies.add_row(
-            name,
-            Text("yes", style="green") if s.safe else Text("no", style="red"),
-            s.summary,
-            s.cost,
-        )
-
-    if scenario.window_help:
-        windows = Table(title="race windows (--window)", title_justify="left", show_lines=True)
-        windows.add_column("--window", style="bold", no_wrap=True)
-        windows.add_column("between the read and the write")
-        for name, text in scenario.window_help.items():
-            label = name + (" (default)" if name == scenario.default_window else "")
-            windows.add_row(label, text)
-        table_part: RenderableType = Group(strategies, "", windows)
-    else:
-        table_part = strategies
-
-    why = Text()
-    why.append("Why it breaks on this interpreter ", style="bold")
-    why.append(f"({runtime_line(runtime)}):\n")
-    unsafe = [s.name for s in scenario.strategies if not s.safe]
-    why.append(f"With --sync {' or '.join(unsafe)}, ")
-    why.append(scenario.why.gil if runtime.gil else scenario.why.free_threaded)
-
-    parts: list[RenderableType] = [head, table_part, "", why, ""]
-    roles = scenario_roles(scenario)
-    for s in scenario.strategies:
-        for role, worker in s.workers.items():
-            if role in roles:
-                title = f"--sync {s.name}: each {role} thread runs {worker.__name__}()"
-                parts.append(_source(worker, title))
-    if scenario.helpers:
-        names = ", ".join(f"{h.__name__}()" for h in scenario.helpers)
-        parts.append(_source(scenario.helpers, f"called by the workers: {names}"))
-    return Group(*parts)
-
-
-def _source(functions: Any, title: str) -> Panel:
-    from rich.syntax import Syntax  # pulls in Pygments: only describe needs it
-
-    items = functions if isinstance(functions, tuple) else (functions,)
-    code = "\n\n".join(inspect.getsource(f).rstrip() for f in items)
-    syntax = Syntax(code, "python", theme="ansi_dark", word_wrap=True)
-    return Panel(syntax, title=title, title_align="left")
-
-
-def scenario_roles(scenario: Scenario[Any]) -> set[str]:
-    """The roles threads take at the default thread count (so describe skips edge cases)."""
-    from syncdemo.results import RunConfig
-
-    config = RunConfig(
-        scenario=scenario.name,
-        sync=scenario.default_sync,
-        threads=scenario.default_threads,
-        iterations=1,
-        trials=1,
-        seed=0,
-    )
-    return set(scenario.roles(config))
-
-
-def make_console(stderr: bool = False) -> Console:
-    """A console that colours only terminals and honours NO_COLOR and TERM=dumb (Rich does)."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)

@@ -1,35 +1,34 @@
-"""The scenario registry: one decorator registers, one function looks up (with "did you mean").
+"""The scenario registry: built-ins and plugins as entries, loaded only when one is used.
 
-Adding a scenario = one new module below + its name in ``_MODULES``.
+Every scenario is an :class:`Entry`: a name, where its class lives (``"module:Class"``) and
+what ``list`` shows of it. Built-ins are listed in :mod:`syncdemo.scenarios.catalogue`, a
+static table (a test holds it equal to the classes), so ``syncdemo list`` imports no
+scenario module. Third-party packages add entries through the entry-point group
+``syncdemo.scenarios``; both kinds are loaded by the same :func:`load`. A plugin whose name
+clashes with a built-in is kept out (the built-in wins) and reported, as is one that fails
+to import.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from syncdemo.scenarios.base import Scenario
+from syncdemo.info import BUILTIN, Entry
 
-_MODULES = (
-    "counter",
-    "producer_consumer",
-    "barrier",
-    "deadlock",
-    "dining_philosophers",
-    "readers_writers",
-    "bank_transfer",
-    "lazy_init",
-    "bounded_pool",
-    "condition_wait",
-)
+if TYPE_CHECKING:
+    from syncdemo.scenarios.base import Scenario
 
-_registry: dict[str, Scenario[Any]] = {}
-
-T = TypeVar("T", bound=type[Scenario[Any]])
+GROUP = "syncdemo.scenarios"
+__all__ = ["BUILTIN", "GROUP", "Entry", "ScenarioError", "UnknownScenario", "entries", "get"]
 
 
-class UnknownScenario(LookupError):
+class ScenarioError(LookupError):
+    """A scenario that cannot be found or loaded; the message is one line for the user."""
+
+
+class UnknownScenario(ScenarioError):
     def __init__(self, name: str, suggestions: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
@@ -37,35 +36,124 @@ class UnknownScenario(LookupError):
         super().__init__(f"No scenario named {name!r}.{hint} See 'syncdemo list'.")
 
 
-def register(cls: T) -> T:
-    """Class decorator: make a scenario available to list, describe and run."""
-    instance = cls()
-    if instance.name in _registry:
-        raise ValueError(f"scenario {instance.name!r} registered twice")
-    if instance.default_sync not in instance.strategy_names():
-        raise ValueError(f"{instance.name}: default sync {instance.default_sync!r} is unknown")
-    _registry[instance.name] = instance
-    return cls
+#: Loaded scenarios by name (tests may put their own here).
+_registry: dict[str, Scenario[Any]] = {}
+_entries: list[Entry] | None = None
 
 
-def _load() -> None:
-    for module in _MODULES:
-        importlib.import_module(f"syncdemo.scenarios.{module}")
+def entries() -> list[Entry]:
+    """Every usable scenario: the built-ins, then the plugins (loaded to learn their names,
+    summaries and strategies). Broken and clashing plugins are in :func:`problems`."""
+    return [e for e in _all_entries() if not e.problem]
+
+
+def problems() -> list[Entry]:
+    """Plugin entries that could not be used, with why."""
+    return [e for e in _all_entries() if e.problem]
+
+
+def _all_entries() -> list[Entry]:
+    global _entries
+    if _entries is None:
+        from syncdemo.scenarios.catalogue import BUILTINS
+        from syncdemo.scenarios.plugins import entry_points
+
+        found = list(BUILTINS)
+        taken = {e.name: e.origin for e in found}
+        for name, target, origin in entry_points(GROUP):
+            entry = _plugin_entry(name, target, origin, taken)
+            if not entry.problem:
+                taken[entry.name] = origin
+            found.append(entry)
+        _entries = found
+    return _entries
+
+
+def _plugin_entry(name: str, target: str, origin: str, taken: dict[str, str]) -> Entry:
+    stub = Entry(name=name, target=target, origin=origin)
+    if name in taken:
+        owner = "a built-in" if taken[name] == BUILTIN else f"one from {taken[name]}"
+        return _problem(stub, f"its name clashes with {owner}, which is used instead")
+    try:
+        scenario = load(stub)
+    except Exception as exc:  # a plugin is input: any failure is reported, never raised
+        return _problem(stub, f"cannot be loaded: {type(exc).__name__}: {exc}")
+    if scenario.name in taken and scenario.name != name:
+        return _problem(stub, f"it calls itself {scenario.name!r}, a name already taken")
+    _registry.setdefault(name, scenario)
+    return describe_entry(scenario, target, origin, name=name)
+
+
+def _problem(entry: Entry, why: str) -> Entry:
+    from dataclasses import replace
+
+    return replace(entry, problem=why)
+
+
+def describe_entry(scenario: Scenario[Any], target: str, origin: str, name: str = "") -> Entry:
+    """The entry that ``list`` shows for a loaded scenario."""
+    return Entry(
+        name=name or scenario.name,
+        target=target,
+        summary=scenario.summary,
+        invariant=scenario.invariant,
+        strategies=tuple(scenario.strategy_names()),
+        safe=frozenset(s.name for s in scenario.strategies if s.safe),
+        default_sync=scenario.default_sync,
+        origin=origin,
+    )
+
+
+def load(entry: Entry) -> Scenario[Any]:
+    """Import ``entry.target`` and make its scenario object."""
+    from syncdemo.scenarios.base import Scenario
+
+    module_name, _, attr = entry.target.partition(":")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    if isinstance(obj, type) and issubclass(obj, Scenario):
+        scenario: Scenario[Any] = obj()
+    elif isinstance(obj, Scenario):
+        scenario = obj
+    else:
+        raise TypeError(f"{entry.target} is not a syncdemo scenario")
+    if scenario.default_sync not in scenario.strategy_names():
+        raise ValueError(f"{scenario.name}: default sync {scenario.default_sync!r} is unknown")
+    if entry.origin != BUILTIN:
+        scenario.origin = entry.origin
+    return scenario
 
 
 def all_scenarios() -> list[Scenario[Any]]:
-    _load()
-    return list(_registry.values())
+    """Every usable scenario, loaded (``list -f json``, ``describe``, tests)."""
+    return [get(e.name) for e in entries()]
 
 
 def names() -> list[str]:
-    return [s.name for s in all_scenarios()]
+    return [e.name for e in entries()]
 
 
 def get(name: str) -> Scenario[Any]:
-    _load()
-    try:
-        return _registry[name]
-    except KeyError:
-        close = difflib.get_close_matches(name.lower(), list(_registry), n=2, cutoff=0.5)
-        raise UnknownScenario(name, close) from None
+    """The scenario called ``name``; :class:`UnknownScenario` with suggestions otherwise."""
+    found = _registry.get(name)
+    if found is not None:
+        return found
+    for entry in entries():
+        if entry.name == name:
+            scenario = load(entry)
+            _registry[name] = scenario
+            return scenario
+    raise UnknownScenario(name, suggest(name, names()))
+
+
+def suggest(name: str, known: list[str]) -> list[str]:
+    """Names the user may have meant: those it starts, or is a dash-separated part of, then
+    close spellings ('bank' -> bank-transfer, 'conter' -> counter)."""
+    wanted = name.lower().strip()
+    if not wanted:
+        return []
+    starts = [k for k in known if k.startswith(wanted) or wanted in k.split("-")]
+    close = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
+    return list(dict.fromkeys(starts + close))[:3]

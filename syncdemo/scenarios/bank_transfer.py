@@ -17,12 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.model import Model, Program, ProgramBuilder
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.locks import TracedLock, Watched, Who, member, one_by_one
+from syncdemo.engine.watchdog import Stuck
+from syncdemo.explore.model import Model, Program, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
-from syncdemo.scenarios.locks import TracedLock, Watched, Who, member, one_by_one
-from syncdemo.watchdog import Stuck
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 ACCOUNTS = 8
 OPENING_BALANCE = 100
@@ -125,7 +125,6 @@ def transfer_account_locks_unordered(bank: Bank, ctx: ThreadContext) -> None:
         _locked_transfer(bank, ctx, me, ordered=False)  # source first, then target
 
 
-@register
 class BankTransferScenario(Scenario[Bank]):
     name = "bank-transfer"
     summary = "Tellers move money between accounts: overdrafts, money lost, or a deadlock."
@@ -268,7 +267,7 @@ class BankTransferScenario(Scenario[Bank]):
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model). transfer(): read the source balance
+# The workers above as atomic steps (syncdemo.explore.model). transfer(): read the source balance
 # (the check); approve() is I/O on nothing shared, so no step; move(): read the source,
 # write it minus the amount, read the target, write it plus the amount. global-lock wraps
 # that in acquire/release of the vault, account-locks in both accounts' locks taken lower

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.evidence import READ, WRITE, first_of_each_kind, trace_start
-from syncdemo.model import Model, Program, ProgramBuilder
+from syncdemo.engine.context import Stopped, ThreadContext
+from syncdemo.engine.evidence import READ, WRITE, first_of_each_kind, trace_start
+from syncdemo.explore.model import Model, Program, ProgramBuilder
 from syncdemo.results import Evidence, Outcome, RunConfig, Step
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Stopped, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 
 @dataclass(eq=False)
@@ -76,7 +76,6 @@ def phases_barrier(state: Phases, ctx: ThreadContext) -> None:
             _wait(state, ctx)  # everyone has read it: only now may a slot be overwritten
 
 
-@register
 class BarrierScenario(Scenario[Phases]):
     name = "barrier"
     summary = "Threads work in phases and read each other's results; without a barrier, stale."
@@ -210,7 +209,7 @@ def phase_evidence(contexts: Sequence[ThreadContext], limit: int) -> list[Eviden
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model): each phase, write my slot, then read
+# The workers above as atomic steps (syncdemo.explore.model): each phase, write my slot, then read
 # every slot, one read a step (read_all reads them one by one); with --sync barrier, a
 # barrier wait after the writes and another after the reads. A barrier wait is two steps:
 # arrive (the last thread to arrive opens the barrier and goes on at once), then pass once

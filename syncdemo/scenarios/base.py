@@ -7,107 +7,20 @@ after the threads joined, what went wrong in it.
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from syncdemo.results import Evidence, Outcome, RunConfig
-from syncdemo.watchdog import Stuck
+from syncdemo.engine.context import ThreadContext, Worker
+from syncdemo.engine.watchdog import Stuck
+from syncdemo.results import ACCEPTABLE, FORBIDDEN, Evidence, Outcome, RunConfig
 
 if TYPE_CHECKING:
-    from syncdemo.model import Model
+    from syncdemo.explore.model import Model
+    from syncdemo.info import ScenarioInfo, Source
 
 S = TypeVar("S")
-
-#: How many iterations a worker runs between two looks at the stop flag. Large enough
-#: that the check costs nothing measurable, small enough that Ctrl-C is prompt.
-CHUNK = 1024
-
-#: With --trace, the events all threads together may record in one trial (memory bound:
-#: about 100 bytes an event). Each thread gets an equal share; a thread whose share is
-#: full stops recording at its next chunk and the report says the trace was capped.
-TRACE_EVENTS_MAX = 400_000
-
-#: One recorded event: (perf_counter_ns, what happened, value, second value or -1).
-Event = tuple[int, str, int, int]
-
-ACCEPTABLE = "ACCEPTABLE"
-FORBIDDEN = "FORBIDDEN"
-INTERESTING = "INTERESTING"
-
-
-class Stopped(Exception):
-    """Raised inside a worker (by :meth:`ThreadContext.check_stop`) when the run is cancelled."""
-
-
-@dataclass(eq=False)
-class ThreadContext:
-    """One worker thread's own bookkeeping: only that thread writes it, so no lock is needed.
-
-    The engine reads it after the join to build per-thread statistics; scenarios keep
-    per-thread observations (items consumed, stale reads seen) in ``data``.
-    """
-
-    index: int
-    role: str
-    role_index: int
-    config: RunConfig
-    stop: threading.Event
-    rng: random.Random
-    ops: int = 0
-    wait_ns: int = 0
-    start_ns: int = 0
-    end_ns: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
-    trace: list[Event] | None = None
-    """With --trace: this thread's own event buffer (no lock: only this thread appends)."""
-    trace_cap: int = 0
-    trace_capped: bool = False
-    recorded: list[Event] = field(default_factory=list)
-    """The events kept after the run (the buffer outlives ``trace`` being switched off)."""
-    finished: threading.Event = field(default_factory=threading.Event)
-    """Set by the engine when this thread's function has returned, whatever happened."""
-
-    def chunks(self) -> Iterator[range]:
-        """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
-        counting them as operations and ending early when the run is cancelled (Ctrl-C).
-
-        Looking at the stop flag once a chunk, not once an iteration, keeps the loop that
-        races free of extra calls (each call is a place the interpreter may switch threads).
-        """
-        total = self.config.iterations
-        done = 0
-        while done < total and not self.stop.is_set():
-            if self.trace is not None and len(self.trace) >= self.trace_cap:
-                self.trace = None  # workers re-read ctx.trace at each chunk
-                self.trace_capped = True
-            n = min(CHUNK, total - done)
-            self.ops += n
-            yield range(done, done + n)
-            done += n
-
-    def record(self, kind: str, value: int, other: int = -1) -> None:
-        """With --trace: append one event to this thread's own buffer, up to its cap."""
-        trace = self.trace
-        if trace is None:
-            return
-        if len(trace) >= self.trace_cap:
-            self.trace = None
-            self.trace_capped = True
-            return
-        trace.append((time.perf_counter_ns(), kind, value, other))
-
-    def check_stop(self) -> None:
-        """Give up (raise :class:`Stopped`) if the run was cancelled; call it in wait loops."""
-        if self.stop.is_set():
-            raise Stopped
-
-
-Worker = Callable[[Any, ThreadContext], None]
 
 
 @dataclass(frozen=True)
@@ -221,9 +134,82 @@ class Scenario(ABC, Generic[S]):
         ``check`` can report the trial as deadlocked or hung."""
 
     def model(self, config: RunConfig) -> Model | None:
-        """The workers as atomic steps for ``syncdemo explore`` (syncdemo.model), or None
+        """The workers as atomic steps for ``syncdemo explore`` (syncdemo.explore.model), or None
         when this scenario, or this ``config.sync``, has no model."""
         return None
+
+    origin: str = "syncdemo"
+    """Where the scenario comes from: "syncdemo", a plugin's package, or the user's file."""
+
+    def info(self, *, sources: bool = False) -> ScenarioInfo:
+        """This scenario as plain data for ``list`` and ``describe``; with ``sources``, the
+        code each role runs at the default thread count, and the helpers they call."""
+        from syncdemo.info import ScenarioInfo, StrategyInfo, WindowInfo
+
+        return ScenarioInfo(
+            name=self.name,
+            summary=self.summary,
+            explanation=self.explanation,
+            shared_state=self.shared_state,
+            invariant=self.invariant,
+            violation_noun=self.violation_noun,
+            default_sync=self.default_sync,
+            default_threads=self.default_threads,
+            default_iterations=self.default_iterations,
+            iterations_meaning=self.iterations_meaning,
+            strategies=tuple(
+                StrategyInfo(s.name, s.summary, s.cost, s.safe) for s in self.strategies
+            ),
+            why_gil=self.why.gil,
+            why_free_threaded=self.why.free_threaded,
+            windows=tuple(
+                WindowInfo(name, text, name == self.default_window)
+                for name, text in self.window_help.items()
+            ),
+            sources=self.sources() if sources else (),
+            origin=self.origin,
+        )
+
+    def sources(self) -> tuple[Source, ...]:
+        """The worker of each strategy and role (at the default thread count), then the
+        helpers they call, as ``describe`` shows them."""
+        import inspect
+
+        from syncdemo.info import Source
+
+        config = RunConfig(
+            scenario=self.name,
+            sync=self.default_sync,
+            threads=self.default_threads,
+            iterations=1,
+            trials=1,
+            seed=0,
+        )
+        roles = set(self.roles(config))
+        found = [
+            Source(
+                title=f"--sync {s.name}: each {role} thread runs {worker.__name__}()",
+                strategy=s.name,
+                role=role,
+                function=worker.__name__,
+                code=inspect.getsource(worker).rstrip(),
+            )
+            for s in self.strategies
+            for role, worker in s.workers.items()
+            if role in roles
+        ]
+        if self.helpers:
+            names = ", ".join(f"{h.__name__}()" for h in self.helpers)
+            found.append(
+                Source(
+                    title=f"called by the workers: {names}",
+                    strategy="",
+                    role="",
+                    function=names,
+                    code="\n\n".join(inspect.getsource(h).rstrip() for h in self.helpers),
+                )
+            )
+        return tuple(found)
 
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
         """One sentence for the report's last line: what happened and why, plainly."""

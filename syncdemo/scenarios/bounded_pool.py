@@ -14,11 +14,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from syncdemo.fairness import peak_overlap, wait_summary
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.fairness import peak_overlap, wait_summary
+from syncdemo.engine.locks import SLICE_S
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
-from syncdemo.scenarios.locks import SLICE_S
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 #: How long one use of the resource lasts: 50 µs asked for (on Linux the kernel's timer
 #: slack adds about as much again). A pool only matters if users hold it for a while.
@@ -92,7 +92,6 @@ def use_semaphore(pool: Pool, ctx: ThreadContext) -> None:
                 pool.slots.release()
 
 
-@register
 class BoundedPoolScenario(Scenario[Pool]):
     name = "bounded-pool"
     summary = "At most K threads may use a resource at once; check-then-join lets more in."

@@ -15,14 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from syncdemo.engine.context import ThreadContext
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import (
-    ProducerConsumerRoles,
-    Strategy,
-    ThreadContext,
-    WhyItBreaks,
-)
+from syncdemo.scenarios.base import ProducerConsumerRoles, Strategy, WhyItBreaks
 
 #: What a producer puts once per consumer after its last item (the last producer only).
 DONE = -1
@@ -139,7 +134,6 @@ def _strategy(
     return Strategy(name, summary, cost, safe, roles)
 
 
-@register
 class ConditionWaitScenario(ProducerConsumerRoles[Shelf]):
     name = "condition-wait"
     summary = "Consumers wait on a Condition; `if` instead of `while` takes from empty lists."

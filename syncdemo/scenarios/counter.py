@@ -16,20 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from syncdemo.evidence import READ, WRITE, lost_update_evidence
-from syncdemo.model import Model, ProgramBuilder
-from syncdemo.results import Evidence, Outcome, RunConfig
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import (
-    ACCEPTABLE,
-    FORBIDDEN,
-    INTERESTING,
-    Scenario,
-    Strategy,
-    ThreadContext,
-    WhyItBreaks,
-    Worker,
-)
+from syncdemo.engine.context import ThreadContext, Worker
+from syncdemo.engine.evidence import READ, WRITE, lost_update_evidence
+from syncdemo.explore.model import Model, ProgramBuilder
+from syncdemo.results import ACCEPTABLE, FORBIDDEN, INTERESTING, Evidence, Outcome, RunConfig
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 
 @dataclass(eq=False)
@@ -143,7 +134,6 @@ _LOCK = Strategy(
 )
 
 
-@register
 class CounterScenario(Scenario[Counter]):
     name = "counter"
     summary = "Threads increment one shared integer; unsynchronized increments get lost."
@@ -234,7 +224,6 @@ class CounterScenario(Scenario[Counter]):
         )
 
 
-@register
 class LockedCounterScenario(CounterScenario):
     name = "locked-counter"
     summary = "The counter with a threading.Lock around each increment; no update is lost."
@@ -242,7 +231,7 @@ class LockedCounterScenario(CounterScenario):
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model). increment_unsafe is, per increment,
+# The workers above as atomic steps (syncdemo.explore.model). increment_unsafe is, per increment,
 # a read, a call and a write; the call touches no shared state, so the model has two steps,
 # and the write stores next_value() of what was read, as the worker does. increment_locked
 # is the same between acquire and release. Change a worker, change its steps here.

@@ -3,7 +3,7 @@
 Even-numbered threads take lock A then lock B, odd-numbered ones lock B then lock A, to
 update two records that must change together. When thread 0 holds A and thread 1 holds B,
 each waits for the lock the other holds, and neither will ever let go: a deadlock. The
-locks are instrumented (syncdemo.scenarios.locks), so the watchdog sees the wait-for cycle,
+locks are instrumented (syncdemo.engine.locks), so the watchdog sees the wait-for cycle,
 names it, and makes every thread give up; the trial is reported as deadlocked.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.fairness import wait_summary
-from syncdemo.model import Model, ProgramBuilder
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.fairness import wait_summary
+from syncdemo.engine.locks import TracedLock, Watched, Who, member, one_by_one
+from syncdemo.engine.watchdog import Stuck
+from syncdemo.explore.model import Model, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
-from syncdemo.scenarios.locks import TracedLock, Watched, Who, member, one_by_one
-from syncdemo.watchdog import Stuck
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 #: trylock: after backing off, a thread waits a random moment of up to this long before it
 #: tries again, so that two threads that collided do not collide again in step (a livelock).
@@ -148,7 +148,6 @@ _TRYLOCK = Strategy(
 )
 
 
-@register
 class DeadlockScenario(Scenario[Records]):
     name = "deadlock"
     summary = "Threads take two locks in opposite orders and wait for each other for ever."
@@ -224,7 +223,7 @@ class DeadlockScenario(Scenario[Records]):
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model): per update, acquire the first lock,
+# The workers above as atomic steps (syncdemo.explore.model): per update, acquire the first lock,
 # acquire the second, move one unit (both records, under both locks: one step), release the
 # second, release the first. none takes them in my_order(), ordered sorted by name (A
 # first). trylock is not modelled: its back-off loop can retry for ever (a livelock), which

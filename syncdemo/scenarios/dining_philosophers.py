@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.fairness import counts_until, jain_index, wait_summary
-from syncdemo.model import Model, ProgramBuilder
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.fairness import counts_until, jain_index, wait_summary
+from syncdemo.engine.locks import SLICE_S, TracedLock, Watched, Who, member, one_by_one
+from syncdemo.engine.watchdog import Stuck
+from syncdemo.explore.model import Model, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
-from syncdemo.scenarios.locks import SLICE_S, TracedLock, Watched, Who, member, one_by_one
-from syncdemo.watchdog import Stuck
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 #: trylock: the longest a philosopher holds its left fork waiting for the right one.
 TRY_S = 0.001
@@ -138,7 +138,6 @@ def _strategy(name: str, summary: str, cost: str, safe: bool, dine: object) -> S
     return Strategy(name, summary, cost, safe, {"philosopher": dine})  # type: ignore[dict-item]
 
 
-@register
 class DiningPhilosophersScenario(Scenario[Table]):
     name = "dining-philosophers"
     summary = "N philosophers share N forks; left-then-right deadlocks, fairness is measured."
@@ -263,7 +262,7 @@ class DiningPhilosophersScenario(Scenario[Table]):
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model): per meal, [waiter: take a seat,
+# The workers above as atomic steps (syncdemo.explore.model): per meal, [waiter: take a seat,
 # blocked while all N-1 are taken], acquire the first fork, acquire the second (alone at
 # the table there is one fork, taken once), eat (this seat's plate + 1), release the
 # second, release the first, [give the seat back]. naive takes left then right, ordered

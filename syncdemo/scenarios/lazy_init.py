@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.model import Model, Program, ProgramBuilder
+from syncdemo.engine.context import ThreadContext
+from syncdemo.explore.model import Model, Program, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +98,6 @@ def need_double_checked(reg: Registry, ctx: ThreadContext) -> None:
     _use_all(reg, ctx, get_double_checked)
 
 
-@register
 class LazyInitScenario(Scenario[Registry]):
     name = "lazy-init"
     summary = "Threads build shared objects on first use; check-then-create builds several."
@@ -185,7 +184,7 @@ class LazyInitScenario(Scenario[Registry]):
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model). get_unsafe: read the slot; if it is
+# The workers above as atomic steps (syncdemo.explore.model). get_unsafe: read the slot; if it is
 # empty, build (I/O on nothing shared, so no step) and publish, one write. get_locked: the
 # same between acquire and release of the lock. get_double_checked: read the slot; if it is
 # empty, acquire, read it again, publish if still empty, release. A slot holds the number

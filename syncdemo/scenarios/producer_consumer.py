@@ -18,19 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from syncdemo.evidence import first_of_each_kind, trace_start
-from syncdemo.model import END, Model, Program, ProgramBuilder
-from syncdemo.results import Evidence, Outcome, RunConfig, Step
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import (
-    ACCEPTABLE,
-    FORBIDDEN,
-    INTERESTING,
-    ProducerConsumerRoles,
-    Strategy,
-    ThreadContext,
-    WhyItBreaks,
-)
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.evidence import first_of_each_kind, trace_start
+from syncdemo.explore.model import END, Model, Program, ProgramBuilder
+from syncdemo.results import ACCEPTABLE, FORBIDDEN, INTERESTING, Evidence, Outcome, RunConfig, Step
+from syncdemo.scenarios.base import ProducerConsumerRoles, Strategy, WhyItBreaks
 
 CAPACITY = 8
 PUT = "put"
@@ -243,7 +235,6 @@ def _strategy(name: str, summary: str, cost: str, safe: bool, produce: object) -
     )
 
 
-@register
 class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
     name = "producer-consumer"
     summary = "Producers fill a bounded buffer, consumers empty it; items get lost or doubled."
@@ -450,7 +441,7 @@ def ring_evidence(contexts: Sequence[ThreadContext], limit: int) -> list[Evidenc
 
 
 # --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.model), on a ring of MODEL_CAPACITY slots.
+# The workers above as atomic steps (syncdemo.explore.model), on a ring of MODEL_CAPACITY slots.
 # none: the consumer reads the count, reads the head, takes the slot (and handles it),
 # advances the head, decrements the count, each a step; the producer waits for room, writes
 # the slot at the tail, advances the tail, increments the count. Polling loops are steps

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from syncdemo.fairness import wait_summary
+from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.fairness import wait_summary
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import register
-from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 FIELDS = 4
 #: A thread that waited longer than this for one access is called starved.
@@ -248,7 +248,6 @@ def _strategy(
     )
 
 
-@register
 class ReadersWritersScenario(Scenario[Record]):
     name = "readers-writers"
     summary = "Readers copy a record while writers rewrite it: torn reads, or starved writers."

@@ -1,6 +1,6 @@
 """How results leave the process: ``--format``, ``-o/--output``, ``-q/--quiet``, progress.
 
-One decorator gives run, compare and sweep the same output options, and one
+One decorator gives every command the same output options, and one
 :class:`Session` per command applies them, so every command behaves alike in a pipe:
 
 - data (json, jsonl, csv) goes to stdout, or with ``-o FILE`` to that file, never both;
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.progress import Progress, TaskID
 
-    from syncdemo.results import RunResult, TrialResult
+    from syncdemo.results import TrialResult
 
 FORMATS = ("table", "json", "jsonl", "csv")
 #: ``-o FILE`` without ``--format`` takes the format from the file's extension.
@@ -60,54 +60,81 @@ class OutputOptions:
 
 
 def output_options(func: F) -> F:
-    """Add ``--format``, ``-o/--output`` and ``-q/--quiet``; the command receives them as
-    one ``out: OutputOptions`` argument."""
+    """Add ``--format`` (every format), ``-o/--output`` and ``-q/--quiet``; the command
+    receives them as one ``out: OutputOptions`` argument."""
+    return output_options_for(*FORMATS)(func)
 
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, fmt: str | None, output: Path | None, quiet: bool, **kwargs: Any
-    ) -> Any:
-        return func(*args, out=resolve(fmt, output, quiet), **kwargs)
 
-    for option in reversed(
-        (
-            click.option(
-                "--format",
-                "-f",
-                "fmt",
-                type=click.Choice(FORMATS),
-                help=(
-                    "table for people; json (one document), jsonl (one line per run, as each "
-                    "finishes) or csv for scripts, on stdout with nothing else there.  "
-                    "[default: table, or from -o FILE's extension]"
+def output_options_for(*formats: str) -> Callable[[F], F]:
+    """:func:`output_options` for a command whose data has only ``formats`` (table first)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(
+            *args: Any, fmt: str | None, output: Path | None, quiet: bool, **kwargs: Any
+        ) -> Any:
+            return func(*args, out=resolve(fmt, output, quiet, formats), **kwargs)
+
+        data = [f for f in formats if f != "table"]
+        for option in reversed(
+            (
+                click.option(
+                    "--format",
+                    "-f",
+                    "fmt",
+                    type=click.Choice(formats),
+                    help=(
+                        f"table for people; {_choices(data)} for scripts, on stdout with "
+                        "nothing else there.  [default: table, or from -o FILE's extension]"
+                    ),
                 ),
-            ),
-            click.option(
-                "--output",
-                "-o",
-                type=click.Path(dir_okay=False, writable=True, path_type=Path),
-                help=(
-                    "Write the data to FILE instead of stdout, atomically (complete or not at "
-                    "all); the table still shows on the terminal."
+                click.option(
+                    "--output",
+                    "-o",
+                    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                    help=(
+                        "Write the data to FILE instead of stdout, atomically (complete or "
+                        "not at all); the table still shows on the terminal."
+                    ),
                 ),
-            ),
-            click.option(
-                "--quiet",
-                "-q",
-                is_flag=True,
-                help="No table and no progress: only the exit status, and data if a format "
-                "or -o asks for it.",
-            ),
-        )
-    ):
-        wrapper = option(wrapper)
-    return wrapper  # type: ignore[return-value]
+                click.option(
+                    "--quiet",
+                    "-q",
+                    is_flag=True,
+                    help="No table and no progress: only the exit status, and data if a "
+                    "format or -o asks for it.",
+                ),
+            )
+        ):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-def resolve(fmt: str | None, path: Path | None, quiet: bool) -> OutputOptions:
+_FORMAT_WORDS = {
+    "json": "json (one document)",
+    "jsonl": "jsonl (one line per record, as each is ready)",
+    "csv": "csv",
+}
+
+
+def _choices(formats: list[str]) -> str:
+    words = [_FORMAT_WORDS.get(f, f) for f in formats]
+    return ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else "".join(words)
+
+
+def resolve(
+    fmt: str | None, path: Path | None, quiet: bool, formats: tuple[str, ...] = FORMATS
+) -> OutputOptions:
     """Fill in the format from ``-o``'s extension, and refuse a file we could not write."""
     if path is not None:
         parent = path.parent
+        if str(path) in ("", ".") or path.is_dir():
+            raise click.BadParameter(
+                f"needs a file name, not a directory ({str(path)!r}).",
+                param_hint="'-o' / '--output'",
+            )
         if not parent.is_dir():
             raise click.BadParameter(
                 f"cannot write {str(path)!r}: {str(parent)!r} is not a directory.",
@@ -115,6 +142,11 @@ def resolve(fmt: str | None, path: Path | None, quiet: bool) -> OutputOptions:
             )
         if fmt is None:
             fmt = EXTENSIONS.get(path.suffix.lower(), "table")
+            if fmt not in formats:
+                raise click.BadParameter(
+                    f"{str(path)!r}: this command writes {', '.join(formats)}, not {fmt}.",
+                    param_hint="'-o' / '--output'",
+                )
     return OutputOptions(fmt=fmt or "table", path=path, quiet=quiet)
 
 
@@ -197,13 +229,14 @@ class Session:
 
     # --- data -----------------------------------------------------------------------------
 
-    def add(self, result: RunResult) -> None:
-        """A run finished: with jsonl, write its line now (stdout) or keep it for the file."""
+    def add(self, record: Mapping[str, Any]) -> None:
+        """A record (a run, a row) is ready: with jsonl, write its line now (stdout) or keep
+        it for the file."""
         if self.options.fmt != "jsonl":
             return
         import json
 
-        line = json.dumps(result.to_dict())
+        line = json.dumps(record)
         if self.options.path is None:
             progress = self._progress
             if progress is not None:
@@ -246,7 +279,7 @@ class Session:
             except OSError as exc:
                 raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
         if self.options.table_on_stdout:
-            from syncdemo.render.table import make_console
+            from syncdemo.render.console import make_console
 
             make_console().print(table())
 
@@ -279,7 +312,7 @@ def _progress_bar() -> Progress | None:
         TimeElapsedColumn,
     )
 
-    from syncdemo.render.table import make_console
+    from syncdemo.render.console import make_console
 
     console = make_console(stderr=True)
     if not console.is_terminal or console.is_dumb_terminal:

@@ -17,7 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from syncdemo.outcomes import histogram
+from syncdemo.engine.context import TRACE_EVENTS_MAX, Stopped, ThreadContext, Worker
+from syncdemo.engine.outcomes import histogram
+from syncdemo.engine.runtime import runtime_info, switch_interval
+from syncdemo.engine.watchdog import Watchdog
 from syncdemo.results import (
     Evidence,
     RunConfig,
@@ -26,15 +29,7 @@ from syncdemo.results import (
     TraceInfo,
     TrialResult,
 )
-from syncdemo.runtime import runtime_info, switch_interval
-from syncdemo.scenarios.base import (
-    TRACE_EVENTS_MAX,
-    Scenario,
-    Stopped,
-    ThreadContext,
-    Worker,
-)
-from syncdemo.watchdog import Watchdog
+from syncdemo.scenarios.base import Scenario
 
 #: How long cancelled workers get to notice the stop flag before we give up on them.
 CANCEL_GRACE_S = 5.0
@@ -104,6 +99,8 @@ def _result(
         outcomes=histogram(samples, scenario.grade_meanings),
         outcome_name=scenario.outcome_name,
         untraced_ops_per_s=untraced_ops_per_s,
+        iterations_meaning=scenario.iterations_meaning,
+        roles_note=scenario.roles_note(config),
     )
 
 

@@ -7,18 +7,19 @@ explorer, the scenarios and Rich are imported inside the command.
 
 from __future__ import annotations
 
-import secrets
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncdemo.cli import EXIT_VIOLATED, Count, _complete_scenario, _complete_sync, _scenario
+from syncdemo.cli import options as opt
+from syncdemo.cli.options import EXIT_INTERRUPTED, EXIT_VIOLATED, Count
+from syncdemo.cli.output import OutputOptions, output_options_for
 
 if TYPE_CHECKING:
-    from syncdemo.explore import Explorer
-    from syncdemo.explored import Report
-    from syncdemo.model import Model
+    from syncdemo.explore.model import Model
+    from syncdemo.explore.report import Report
+    from syncdemo.explore.search import Explorer
     from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
 
@@ -56,31 +57,12 @@ def parse_schedule(value: str | None) -> list[int] | None:
 
 
 @click.command()
-@click.argument("name", shell_complete=_complete_scenario)
-@click.option(
-    "--threads",
-    "-t",
-    type=Count(1, MAX_THREADS),
-    metavar="N",
-    default=2,
-    show_default=True,
-    help="Threads in the model.",
+@opt.scenario_argument
+@opt.threads_option("Threads in the model.", high=MAX_THREADS, default=2)
+@opt.iterations_option(
+    "Work per thread (increments, items, phases, meals).", high=MAX_ITERATIONS, default=2
 )
-@click.option(
-    "--iterations",
-    "-n",
-    type=Count(1, MAX_ITERATIONS),
-    metavar="N",
-    default=2,
-    show_default=True,
-    help="Work per thread (increments, items, phases, meals).",
-)
-@click.option(
-    "--sync",
-    "-s",
-    shell_complete=_complete_sync,
-    help="Sync strategy, e.g. none or lock.  [default: the scenario's]",
-)
+@opt.sync_option
 @click.option(
     "--max-preemptions",
     type=Count(0, 1000),
@@ -94,11 +76,8 @@ def parse_schedule(value: str | None) -> list[int] | None:
     metavar="N",
     help="Sample N schedules with PCT (random priorities) instead of trying them all.",
 )
-@click.option(
-    "--seed",
-    type=Count(0, 2**63 - 1),
-    metavar="S",
-    help="With --random or --quiz: fix the random choices.  [default: a fresh one, reported]",
+@opt.seed_option(
+    "With --random or --quiz: fix the random choices.  [default: a fresh one, reported]"
 )
 @click.option(
     "--schedule",
@@ -113,20 +92,8 @@ def parse_schedule(value: str | None) -> list[int] | None:
 @click.option(
     "--answer", metavar="VALUE", help="With --quiz: the answer, without asking (for scripts)."
 )
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(("table", "json")),
-    default="table",
-    show_default=True,
-    help="table for people; json (on stdout, nothing else there) for scripts.",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help="Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.",
-)
+@output_options_for("table", "json")
+@opt.check_option("Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.")
 @click.option(
     "--limit",
     type=Count(1, MAX_LIMIT),
@@ -146,7 +113,7 @@ def explore(
     schedule: str | None,
     quiz: bool,
     answer: str | None,
-    fmt: str,
+    out: OutputOptions,
     check: bool,
     limit: int,
 ) -> None:
@@ -168,16 +135,10 @@ def explore(
     """
     parsed = parse_schedule(schedule)
     _check_combinations(parsed, max_preemptions, runs, seed, quiz, answer)
-    scenario = _scenario(name)
-    sync = sync or scenario.default_sync
-    if sync not in scenario.strategy_names():
-        valid = ", ".join(scenario.strategy_names())
-        raise click.BadParameter(
-            f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
-            param_hint="'--sync'",
-        )
-    from syncdemo.explore import BadSchedule, Explorer
-    from syncdemo.model import ModelError
+    scenario = opt.lookup(name)
+    sync = opt.check_sync(scenario, sync)
+    from syncdemo.explore.model import ModelError
+    from syncdemo.explore.search import BadSchedule, Explorer
 
     config = _config(scenario, sync, threads, iterations)
     model = _model(scenario, config)
@@ -186,7 +147,7 @@ def explore(
     ctx = click.get_current_context()
     try:
         if quiz:
-            _quiz(explorer, report, model, parsed, seed, answer, fmt, limit)
+            _quiz(explorer, report, model, parsed, seed, answer, out, limit)
             return
         if parsed is not None:
             explorer.exhaustive(limit=min(limit, REPLAY_SEARCH))  # for the point of no return
@@ -196,14 +157,14 @@ def explore(
                 raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
             report = _with(report, replay=run)
         elif runs is not None:
-            seed = secrets.randbelow(2**32) if seed is None else seed
+            seed = opt.fresh_seed(seed)
             report = _with(report, exploration=explorer.pct(runs, seed))
         else:
             found = explorer.exhaustive(max_preemptions=max_preemptions, limit=limit)
             report = _with(report, exploration=found)
     except ModelError as exc:
         raise click.ClickException(f"the model of {scenario.name} is broken: {exc}") from None
-    _emit(report, fmt)
+    _emit(report, out)
     e = report.exploration
     if e is not None and not e.complete:
         click.echo(
@@ -275,7 +236,7 @@ def _model(scenario: Scenario[Any], config: RunConfig) -> Model:
 
 
 def _report(scenario: Scenario[Any], config: RunConfig, model: Model) -> Report:
-    from syncdemo.explored import Report
+    from syncdemo.explore.report import Report
 
     command = (
         f"syncdemo explore {scenario.name} --threads {config.threads} "
@@ -302,16 +263,22 @@ def _with(report: Report, **changes: Any) -> Report:
     return replace(report, **changes)
 
 
-def _emit(report: Report, fmt: str) -> None:
-    if fmt == "json":
+def _emit(report: Report, out: OutputOptions, extra: dict[str, Any] | None = None) -> None:
+    """The report through the shared output path (table or json, -o, -q)."""
+    from syncdemo.cli.output import Session
+
+    def table() -> Any:
+        from syncdemo.render.explore import explore_report, replay_report
+
+        return replay_report(report) if report.replay else explore_report(report)
+
+    def as_json() -> str:
         import json
 
-        click.echo(json.dumps(report.to_dict(), indent=2))
-        return
-    from syncdemo.render.explore import explore_report, replay_report
-    from syncdemo.render.table import make_console
+        return json.dumps({**report.to_dict(), **(extra or {})}, indent=2)
 
-    make_console().print(replay_report(report) if report.replay else explore_report(report))
+    with Session(out, total_trials=0) as session:
+        session.finish(table, {"json": as_json})
 
 
 def interactive() -> bool:
@@ -331,16 +298,16 @@ def _quiz(
     schedule: list[int] | None,
     seed: int | None,
     answer: str | None,
-    fmt: str,
+    out: OutputOptions,
     limit: int,
 ) -> None:
     """Pick a schedule (an outcome at random, then a schedule ending in it, uniformly), show
     it with the values hidden, take an answer, reveal."""
     import random
 
-    from syncdemo.explore import BadSchedule
+    from syncdemo.explore.search import BadSchedule
 
-    seed = secrets.randbelow(2**32) if seed is None else seed
+    seed = opt.fresh_seed(seed)
     if schedule is None:
         schedule = list(explorer.quiz_schedule(random.Random(seed), limit))
     try:
@@ -350,29 +317,31 @@ def _quiz(
     report = _with(report, replay=run)
     asked = answer is None
     if answer is None:
-        if fmt == "json" or not interactive():
+        if out.fmt == "json" or not interactive():
             raise click.UsageError("--quiz needs --answer VALUE when not asking on a terminal.")
+        from syncdemo.render.console import make_console
         from syncdemo.render.explore import quiz_question
-        from syncdemo.render.table import make_console
 
         make_console().print(quiz_question(report, run, model.question))
-        answer = click.prompt("Your answer", prompt_suffix=" ")
+        try:
+            answer = click.prompt("Your answer", prompt_suffix=": ")
+        except click.Abort:  # Ctrl-C or end of input at the prompt
+            click.echo("\nInterrupted.", err=True)
+            click.get_current_context().exit(EXIT_INTERRUPTED)
+        assert answer is not None
     right = _normal(answer) == _normal(run.answer)
-    if fmt == "json":
-        import json
-
-        data = report.to_dict()
-        data["quiz"] = {
+    if out.fmt == "json":
+        quiz = {
             "question": model.question,
             "answer": answer,
             "correct_answer": run.answer,
             "right": right,
             "seed": seed,
         }
-        click.echo(json.dumps(data, indent=2))
+        _emit(report, out, {"quiz": quiz})
         return
+    from syncdemo.render.console import make_console
     from syncdemo.render.explore import quiz_question, quiz_reveal
-    from syncdemo.render.table import make_console
 
     console = make_console()
     if not asked:

@@ -11,8 +11,8 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syncdemo.engine.context import ThreadContext
 from syncdemo.results import Evidence, Step
-from syncdemo.scenarios.base import ThreadContext
 
 READ = "read"
 WRITE = "write"

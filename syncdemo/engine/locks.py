@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from syncdemo.engine.context import Stopped, ThreadContext
+from syncdemo.engine.watchdog import CYCLE, Stuck
 from syncdemo.results import Scalar
-from syncdemo.scenarios.base import Stopped, ThreadContext
-from syncdemo.watchdog import CYCLE, Stuck
 
 #: How long one timed acquire blocks before the waiter looks at the stop flag. A release
 #: wakes a waiter at once (the slice is a timeout, not a polling period), so the slice only

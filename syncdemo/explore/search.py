@@ -1,4 +1,4 @@
-"""A deterministic scheduler for models (syncdemo.model): every interleaving, or a bounded
+"""A deterministic scheduler for models (syncdemo.explore.model): every interleaving, or a bounded
 or random sample of them, the shortest schedule that breaks the invariant, and replay.
 
 Exhaustive search is a depth-first search over *states* (the shared variables plus each
@@ -23,10 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdemo.explored import PCT_DEPTH, Execution, Exploration, Move, OutcomeCount
-from syncdemo.model import Model, ModelError, Program, initial_locals
-from syncdemo.results import Outcome
-from syncdemo.scenarios.base import FORBIDDEN
+from syncdemo.explore.model import Model, ModelError, Program, initial_locals
+from syncdemo.explore.report import PCT_DEPTH, Execution, Exploration, Move, OutcomeCount
+from syncdemo.results import FORBIDDEN, Outcome
 
 #: Exhaustive and bounded searches stop after this many distinct states unless --limit says.
 DEFAULT_LIMIT = 100_000

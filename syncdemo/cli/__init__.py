@@ -1,0 +1,113 @@
+"""The command line: a lazy group of commands, one module each, and the console script.
+
+Each command lives in ``syncdemo/cli/NAME.py`` and is imported only when it runs (or when
+``--help`` lists it, which needs only its first help line), so ``syncdemo --help`` and
+``syncdemo list`` stay fast. Shared options are in :mod:`syncdemo.cli.options`, the output
+path in :mod:`syncdemo.cli.output`; no command module imports another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from syncdemo import __version__
+from syncdemo.cli.options import EXIT_INTERRUPTED
+
+#: Command name -> "module:attribute", in the order ``--help`` lists them.
+COMMANDS = {
+    "list": "syncdemo.cli.list:list_command",
+    "describe": "syncdemo.cli.describe:describe",
+    "run": "syncdemo.cli.run:run",
+    "compare": "syncdemo.cli.compare:compare",
+    "sweep": "syncdemo.cli.sweep:sweep",
+    "explore": "syncdemo.cli.explore:explore",
+}
+
+
+class SyncdemoGroup(click.Group):
+    """Commands loaded on first use. Ctrl-C anywhere exits 130 with one line on stderr,
+    never a traceback; so does an output that cannot be written (a full disk), with exit 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *sorted(set(self.commands) - set(COMMANDS))]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        self.commands[cmd_name] = command
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _tolerate_narrow_encodings()
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # surface a write error here, not at interpreter exit
+            return result
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # Click's main ends a broken pipe quietly
+            _silence_stdout()
+            click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
+
+
+def _tolerate_narrow_encodings() -> None:
+    """On an ASCII (or other non-UTF) stdout, print '?' for '·', '×', 'µ' and the bars
+    instead of failing with UnicodeEncodeError."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if encoding and encoding != "utf8" and reconfigure is not None:
+        reconfigure(errors="replace")
+
+
+def _silence_stdout() -> None:
+    """After a write error, drop what is still buffered so exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@click.group(cls=SyncdemoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="syncdemo")
+def cli() -> None:
+    """See race conditions happen: real threads, real shared state, measured outcomes.
+
+    \b
+    syncdemo list                          what scenarios there are
+    syncdemo describe counter              why it breaks, the fix, the code
+    syncdemo run counter --threads 8       lose updates, for real
+    syncdemo run counter --sync lock       ... and see what the lock costs
+    syncdemo run counter -f json | jq .summary
+    """
+
+
+def main() -> None:
+    """The console script. --help and --version write outside any command, so their
+    write errors (a full disk) are caught here as well as in SyncdemoGroup.invoke."""
+    try:
+        try:
+            cli(prog_name="syncdemo")
+        except SystemExit as done:
+            sys.stdout.flush()
+            raise SystemExit(done.code) from None
+    except OSError as exc:
+        _silence_stdout()
+        if exc.errno == errno.EPIPE:
+            raise SystemExit(0) from None
+        click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None

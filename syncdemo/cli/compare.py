@@ -1,0 +1,96 @@
+"""``syncdemo compare``: strategies side by side with the same parameters, and their cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from syncdemo.cli import options as opt
+from syncdemo.cli.output import OutputOptions, output_options
+
+if TYPE_CHECKING:
+    from syncdemo.batch import Planned
+    from syncdemo.results import RunResult
+
+
+@click.command()
+@click.argument(
+    "specs", nargs=-1, required=True, metavar="NAME | SPEC...", shell_complete=opt.complete_spec
+)
+@opt.threads_option("Worker threads, the same for every spec.  [default: each scenario's]")
+@opt.iterations_option("Work per thread, the same for every spec.  [default: each scenario's]")
+@opt.measured_options
+@output_options
+@opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
+def compare(
+    specs: tuple[str, ...],
+    threads: int | None,
+    iterations: int | None,
+    trials: int,
+    seed: int | None,
+    switch_interval: float | None,
+    out: OutputOptions,
+    check: bool,
+) -> None:
+    """Run strategies side by side with the same parameters and show what safety costs.
+
+    NAME runs every sync strategy of that scenario; SPECs are NAME:SYNC (a bare NAME
+    among them means all of its strategies). The table has a row per strategy: ok or
+    violated, violations, wall time, ops/s and the slowdown relative to the fastest row.
+
+    \b
+    Examples:
+      syncdemo compare counter
+      syncdemo compare counter:none counter:lock producer-consumer:queue
+      syncdemo compare producer-consumer --threads 8 --format csv > pc.csv
+      syncdemo compare counter -q -o counter.json
+    """
+    from syncdemo.batch import Planned
+    from syncdemo.cli.execute import execute
+    from syncdemo.cli.lists import parse_spec
+    from syncdemo.results import RunConfig
+
+    common_seed = opt.fresh_seed(seed)
+    plan: list[Planned] = []
+    seen: set[tuple[str, str]] = set()
+    for text in specs:
+        name, sync = parse_spec(text)
+        scenario = opt.lookup(name, param_hint=f"'{text}'")
+        syncs = (
+            scenario.strategy_names()
+            if sync is None
+            else [opt.check_sync(scenario, sync, param_hint=f"'{text}'")]
+        )
+        for s in syncs:
+            if (scenario.name, s) in seen:
+                continue
+            seen.add((scenario.name, s))
+            config = RunConfig(
+                scenario=scenario.name,
+                sync=s,
+                threads=threads or scenario.default_threads,
+                iterations=iterations or scenario.default_iterations,
+                trials=trials,
+                seed=common_seed,
+                switch_interval=switch_interval,
+                window=scenario.default_window,
+            )
+            plan.append(Planned(scenario, config))
+
+    def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
+        from syncdemo.batch import Comparison
+        from syncdemo.render import compare as render
+
+        safe = [p.safe for p in plan[: len(runs)]]  # runs finish in plan order
+        comparison = Comparison.of(runs, safe, interrupted)
+        return (
+            lambda: render.compare_table(comparison),
+            {
+                "json": lambda: render.compare_json(comparison),
+                "csv": lambda: render.compare_csv(comparison),
+            },
+        )
+
+    execute(plan, out, check, report)

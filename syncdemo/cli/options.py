@@ -1,0 +1,314 @@
+"""The options and parameter types every command shares, declared once.
+
+``--threads``, ``--iterations``, ``--sync``, ``--trials``, ``--seed``, ``--switch-interval``
+and ``--check`` are decorators here; the output options (``--format``, ``-o``, ``-q``) live
+in :mod:`syncdemo.cli.output`. Scenario lookup and ``--sync``/``--window`` validation are
+here too, so that every command refuses bad input with the same one-line message.
+
+Only click is imported at module level: ``--help`` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from syncdemo.scenarios.base import Scenario
+
+MAX_THREADS = 2048
+MAX_ITERATIONS = 10_000_000
+MAX_TRIALS = 10_000
+MAX_SEED = 2**63 - 1
+#: The run's default ``sys.setswitchinterval``: 0.1 ms instead of CPython's 5 ms, so that
+#: threads interleave many times even in a run that lasts a few milliseconds.
+DEFAULT_SWITCH_INTERVAL = 0.0001
+
+EXIT_VIOLATED = 1
+EXIT_USAGE = 2
+EXIT_ABANDONED = 3
+EXIT_INTERRUPTED = 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --- parameter types ----------------------------------------------------------------------
+
+
+class Count(click.IntRange):
+    """A whole number within bounds, whose errors say the bounds: 'abc' and 0 alike."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                self.fail(
+                    f"{value!r} is not a whole number from {self.min} to {self.max}", param, ctx
+                )
+        return super().convert(value, param, ctx)
+
+
+class SwitchInterval(click.ParamType):  # type: ignore[type-arg]
+    name = "SECONDS"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, float):
+            return value
+        if str(value).strip().lower() in ("keep", "default", "interpreter"):
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of seconds (or 'keep')", param, ctx)
+        if not 1e-6 <= seconds <= 1.0:
+            self.fail(f"{value} is outside 0.000001 to 1 second", param, ctx)
+        return seconds
+
+
+class CountList(click.ParamType):  # type: ignore[type-arg]
+    """'1,2,4,8', '1-16', '1..16', 'pow2:64': whole numbers within bounds, sorted."""
+
+    name = "LIST"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low = low
+        self.high = high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from syncdemo.cli.lists import ListError, parse_counts
+
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_counts(str(value), self.low, self.high)
+        except ListError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A callback refusing nan and inf where a number of seconds is asked for."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
+# --- scenarios and strategies -------------------------------------------------------------
+
+
+def lookup(name: str, param_hint: str = "'NAME'") -> Scenario[Any]:
+    """The scenario called ``name``, or a usage error with "did you mean"."""
+    from syncdemo import scenarios
+
+    try:
+        return scenarios.get(name)
+    except scenarios.ScenarioError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
+def check_sync(scenario: Scenario[Any], sync: str | None, param_hint: str = "'--sync'") -> str:
+    """``sync``, or the scenario's default; a usage error naming the valid ones otherwise."""
+    sync = sync or scenario.default_sync
+    if sync not in scenario.strategy_names():
+        valid = ", ".join(scenario.strategy_names())
+        raise click.BadParameter(
+            f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
+            param_hint=param_hint,
+        )
+    return sync
+
+
+def check_window(scenario: Scenario[Any], window: str | None) -> str:
+    """``window``, or the scenario's default; a usage error naming the valid ones otherwise."""
+    window = scenario.default_window if window is None else window
+    if window not in scenario.windows:
+        choices = ", ".join(scenario.windows) or "none (this scenario has a fixed window)"
+        raise click.BadParameter(
+            f"{scenario.name} has no window {window!r}; choose from: {choices}.",
+            param_hint="'--window'",
+        )
+    return window
+
+
+def fresh_seed(seed: int | None) -> int:
+    """The user's seed, or a fresh one that the report shows so the run can be repeated."""
+    import secrets
+
+    return secrets.randbelow(2**32) if seed is None else seed
+
+
+# --- completion ---------------------------------------------------------------------------
+
+
+def complete_scenario(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from syncdemo import scenarios
+
+    return [
+        CompletionItem(entry.name, help=entry.summary)
+        for entry in scenarios.entries()
+        if entry.name.startswith(incomplete)
+    ]
+
+
+def strategies_of(name: str, incomplete: str) -> list[CompletionItem]:
+    """The strategies of scenario ``name`` that start with ``incomplete`` ([] if unknown)."""
+    from syncdemo import scenarios
+
+    try:
+        scenario = scenarios.get(name)
+    except LookupError:
+        return []
+    return [
+        CompletionItem(s.name, help=s.summary)
+        for s in scenario.strategies
+        if s.name.startswith(incomplete)
+    ]
+
+
+def complete_sync(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """--sync's strategies for the NAME given, even when '--sync' ends the line (then Click
+    leaves NAME unparsed, in ctx.args); every scenario's when no NAME is known."""
+    from syncdemo import scenarios
+
+    name = ctx.params.get("name") or (ctx.args[0] if ctx.args else None)
+    if name:
+        found = strategies_of(name, incomplete)
+        if found:
+            return found
+    seen: dict[str, str] = {}
+    for entry in scenarios.entries():
+        for strategy in entry.strategies:
+            seen.setdefault(strategy, "")
+    with contextlib.suppress(LookupError):
+        if name:
+            seen = {s.name: s.summary for s in scenarios.get(name).strategies}
+    return [CompletionItem(n, help=h or None) for n, h in seen.items() if n.startswith(incomplete)]
+
+
+def complete_spec(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """NAME, and NAME:SYNC once a colon is typed.
+
+    bash splits words at ':', so there 'counter:lo' arrives as 'counter', ':', 'lo' and
+    'counter:' as 'counter', ':'; zsh and fish pass the word as typed.
+    """
+    before = tuple(ctx.params.get("specs") or ())
+    if incomplete == ":" and before:
+        name, prefix, incomplete = before[-1], ":", ""
+    elif len(before) > 1 and before[-1] == ":":
+        name, prefix = before[-2], ""
+    elif ":" in incomplete:
+        name, _, incomplete = incomplete.partition(":")
+        prefix = f"{name}:"
+    else:
+        return complete_scenario(ctx, param, incomplete)
+    return [
+        CompletionItem(prefix + item.value, help=item.help)
+        for item in strategies_of(name, incomplete)
+    ]
+
+
+# --- option decorators --------------------------------------------------------------------
+
+
+def _apply(func: F, options: tuple[Callable[[Any], Any], ...]) -> F:
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def scenario_argument(func: F) -> F:
+    """NAME: a scenario, completed from the registry."""
+    return click.argument("name", shell_complete=complete_scenario)(func)
+
+
+def threads_option(
+    help: str = "Worker threads.  [default: the scenario's, see 'describe']",
+    *,
+    high: int = MAX_THREADS,
+    default: int | None = None,
+) -> Callable[[F], F]:
+    return click.option(
+        "--threads",
+        "-t",
+        type=Count(1, high),
+        metavar="N",
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def iterations_option(
+    help: str = "Work per thread (increments, items, phases).  [default: the scenario's]",
+    *,
+    high: int = MAX_ITERATIONS,
+    default: int | None = None,
+) -> Callable[[F], F]:
+    return click.option(
+        "--iterations",
+        "-n",
+        type=Count(1, high),
+        metavar="N",
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def sync_option(func: F) -> F:
+    return click.option(
+        "--sync",
+        "-s",
+        shell_complete=complete_sync,
+        help="Sync strategy, e.g. none or lock.  [default: the scenario's]",
+    )(func)
+
+
+def seed_option(help: str) -> Callable[[F], F]:
+    return click.option("--seed", type=Count(0, MAX_SEED), metavar="S", help=help)
+
+
+def check_option(help: str) -> Callable[[F], F]:
+    return click.option("--check", is_flag=True, help=help)
+
+
+def measured_options(func: F) -> F:
+    """--trials, --seed and --switch-interval: what every command that runs threads takes."""
+    return _apply(
+        func,
+        (
+            click.option(
+                "--trials",
+                type=Count(1, MAX_TRIALS),
+                metavar="N",
+                default=3,
+                show_default=True,
+                help="Independent runs (at each point), each on fresh shared state.",
+            ),
+            seed_option(
+                "Fix every random choice a scenario makes, the same for every run.  "
+                "[default: a fresh one, reported]"
+            ),
+            click.option(
+                "--switch-interval",
+                type=SwitchInterval(),
+                default=str(DEFAULT_SWITCH_INTERVAL),
+                show_default=True,
+                help=(
+                    "sys.setswitchinterval for each run, restored afterwards; 'keep' leaves "
+                    "the interpreter's (5 ms on CPython). Matters only under the GIL."
+                ),
+            ),
+        ),
+    )

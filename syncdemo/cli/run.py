@@ -1,0 +1,110 @@
+"""``syncdemo run``: one scenario on real threads, and what happened to the shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from syncdemo.cli import options as opt
+from syncdemo.cli.output import OutputOptions, output_options
+
+if TYPE_CHECKING:
+    from syncdemo.results import RunResult
+
+
+@click.command()
+@opt.scenario_argument
+@opt.threads_option()
+@opt.iterations_option()
+@opt.sync_option
+@opt.measured_options
+@output_options
+@opt.check_option("Exit 1 if any trial violated the invariant (0 otherwise), for shell scripts.")
+@click.option(
+    "--window",
+    "-w",
+    help=(
+        "How wide the unsynchronized read-modify-write is: none (bare +=), call (a function "
+        "call between read and write), io (a zero-length sleep standing for I/O). "
+        "[default: the scenario's; see 'describe']"
+    ),
+)
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Record every shared-state event and show, from that real run, how it failed.",
+)
+@click.option(
+    "--show",
+    type=opt.Count(0, 100),
+    default=3,
+    show_default=True,
+    help="With --trace: how many failures to reconstruct per trial.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    callback=opt.finite,
+    default=2.0,
+    show_default=True,
+    help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
+)
+def run(
+    name: str,
+    threads: int | None,
+    iterations: int | None,
+    sync: str | None,
+    trials: int,
+    seed: int | None,
+    switch_interval: float | None,
+    out: OutputOptions,
+    check: bool,
+    window: str | None,
+    trace: bool,
+    show: int,
+    timeout: float,
+) -> None:
+    """Run a scenario on real threads and report what happened to the shared state.
+
+    \b
+    Examples:
+      syncdemo run counter --threads 8
+      syncdemo run counter --sync lock --trials 5
+      syncdemo run producer-consumer --sync none
+      syncdemo run barrier --sync none --format csv > barrier.csv
+      syncdemo run counter --check || echo "updates were lost"
+    """
+    scenario = opt.lookup(name)
+    sync = opt.check_sync(scenario, sync)
+    window = opt.check_window(scenario, window)
+    from syncdemo.batch import Planned
+    from syncdemo.cli.execute import execute
+    from syncdemo.results import RunConfig
+
+    config = RunConfig(
+        scenario=scenario.name,
+        sync=sync,
+        threads=threads or scenario.default_threads,
+        iterations=iterations or scenario.default_iterations,
+        trials=trials,
+        seed=opt.fresh_seed(seed),
+        switch_interval=switch_interval,
+        window=window,
+        trace=trace,
+        show=show,
+        timeout=timeout,
+    )
+
+    def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
+        from syncdemo.render import data
+        from syncdemo.render.table import run_report
+
+        (result,) = runs
+        return (
+            lambda: run_report(result),
+            {"json": lambda: data.run_json(result), "csv": lambda: data.run_csv(result)},
+        )
+
+    execute([Planned(scenario, config)], out, check, report)

@@ -1,0 +1,112 @@
+"""``syncdemo sweep``: one strategy at several thread (or iteration) counts, and a chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from syncdemo.batch import SAFE_SWEEP_DIVISOR
+from syncdemo.cli import options as opt
+from syncdemo.cli.lists import LIST_SYNTAX, MAX_POINTS
+from syncdemo.cli.output import OutputOptions, output_options
+
+if TYPE_CHECKING:
+    from syncdemo.results import RunResult
+
+
+@click.command()
+@opt.scenario_argument
+@click.option(
+    "--threads",
+    "-t",
+    type=opt.CountList(1, opt.MAX_THREADS),
+    default="1,2,4,8",
+    show_default=True,
+    help=f"Thread counts to sweep: {LIST_SYNTAX}, or a mix; at most {MAX_POINTS} points.",
+)
+@click.option(
+    "--iterations",
+    "-n",
+    type=opt.CountList(1, opt.MAX_ITERATIONS),
+    help=(
+        "Work per thread: one number, or a list or range to sweep as well.  [default: the "
+        f"scenario's; 1/{SAFE_SWEEP_DIVISOR} of it for a safe --sync, whose cost grows with "
+        "every thread, so that the default sweep takes seconds]"
+    ),
+)
+@opt.sync_option
+@opt.measured_options
+@output_options
+@opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
+def sweep(
+    name: str,
+    threads: tuple[int, ...],
+    iterations: tuple[int, ...] | None,
+    sync: str | None,
+    trials: int,
+    seed: int | None,
+    switch_interval: float | None,
+    out: OutputOptions,
+    check: bool,
+) -> None:
+    """Run one scenario at several thread counts: what breaks, and what it costs, as it grows.
+
+    A row per thread count: violation rate, the share of the work lost, ops/s and the
+    speedup over the fewest threads, with bars; under the table a text chart of ops/s and
+    violation rate against threads.
+
+    \b
+    Examples:
+      syncdemo sweep counter --threads 1,2,4,8,16
+      syncdemo sweep counter --sync lock --threads pow2:16 --iterations 2000
+      syncdemo sweep counter --threads 4 --iterations 100,1000,10000
+      syncdemo sweep counter --threads 1-4 --format jsonl | jq .summary
+    """
+    from syncdemo.batch import Planned
+    from syncdemo.cli.execute import execute
+    from syncdemo.results import RunConfig
+
+    scenario = opt.lookup(name)
+    sync = opt.check_sync(scenario, sync)
+    if iterations is None:
+        default = scenario.default_iterations
+        if scenario.strategy(sync).safe:
+            default = max(1, default // SAFE_SWEEP_DIVISOR)
+        iterations = (default,)
+    if len(threads) * len(iterations) > MAX_POINTS:
+        raise click.UsageError(
+            f"{len(threads)} thread counts × {len(iterations)} iteration counts make "
+            f"{len(threads) * len(iterations)} runs; a sweep does at most {MAX_POINTS}."
+        )
+    common_seed = opt.fresh_seed(seed)
+    plan = [
+        Planned(
+            scenario,
+            RunConfig(
+                scenario=scenario.name,
+                sync=sync,
+                threads=t,
+                iterations=n,
+                trials=trials,
+                seed=common_seed,
+                switch_interval=switch_interval,
+                window=scenario.default_window,
+            ),
+        )
+        for n in iterations
+        for t in threads
+    ]
+
+    def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
+        from syncdemo.batch import Sweep
+        from syncdemo.render import compare as render
+
+        result = Sweep.of(runs, interrupted)
+        return (
+            lambda: render.sweep_table(result),
+            {"json": lambda: render.sweep_json(result), "csv": lambda: render.sweep_csv(result)},
+        )
+
+    execute(plan, out, check, report)

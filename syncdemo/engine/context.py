@@ -1,0 +1,98 @@
+"""One worker thread's bookkeeping (ThreadContext), the stop signal, and the trace buffer.
+
+Shared by the engine, which makes one context per thread, and the scenarios, whose workers
+receive it: what a worker may count, record and look at while it runs.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncdemo.results import RunConfig
+
+#: How many iterations a worker runs between two looks at the stop flag. Large enough
+#: that the check costs nothing measurable, small enough that Ctrl-C is prompt.
+CHUNK = 1024
+
+#: With --trace, the events all threads together may record in one trial (memory bound:
+#: about 100 bytes an event). Each thread gets an equal share; a thread whose share is
+#: full stops recording at its next chunk and the report says the trace was capped.
+TRACE_EVENTS_MAX = 400_000
+
+#: One recorded event: (perf_counter_ns, what happened, value, second value or -1).
+Event = tuple[int, str, int, int]
+
+
+class Stopped(Exception):
+    """Raised inside a worker (by :meth:`ThreadContext.check_stop`) when the run is cancelled."""
+
+
+@dataclass(eq=False)
+class ThreadContext:
+    """One worker thread's own bookkeeping: only that thread writes it, so no lock is needed.
+
+    The engine reads it after the join to build per-thread statistics; scenarios keep
+    per-thread observations (items consumed, stale reads seen) in ``data``.
+    """
+
+    index: int
+    role: str
+    role_index: int
+    config: RunConfig
+    stop: threading.Event
+    rng: random.Random
+    ops: int = 0
+    wait_ns: int = 0
+    start_ns: int = 0
+    end_ns: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    trace: list[Event] | None = None
+    """With --trace: this thread's own event buffer (no lock: only this thread appends)."""
+    trace_cap: int = 0
+    trace_capped: bool = False
+    recorded: list[Event] = field(default_factory=list)
+    """The events kept after the run (the buffer outlives ``trace`` being switched off)."""
+    finished: threading.Event = field(default_factory=threading.Event)
+    """Set by the engine when this thread's function has returned, whatever happened."""
+
+    def chunks(self) -> Iterator[range]:
+        """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
+        counting them as operations and ending early when the run is cancelled (Ctrl-C).
+
+        Looking at the stop flag once a chunk, not once an iteration, keeps the loop that
+        races free of extra calls (each call is a place the interpreter may switch threads).
+        """
+        total = self.config.iterations
+        done = 0
+        while done < total and not self.stop.is_set():
+            if self.trace is not None and len(self.trace) >= self.trace_cap:
+                self.trace = None  # workers re-read ctx.trace at each chunk
+                self.trace_capped = True
+            n = min(CHUNK, total - done)
+            self.ops += n
+            yield range(done, done + n)
+            done += n
+
+    def record(self, kind: str, value: int, other: int = -1) -> None:
+        """With --trace: append one event to this thread's own buffer, up to its cap."""
+        trace = self.trace
+        if trace is None:
+            return
+        if len(trace) >= self.trace_cap:
+            self.trace = None
+            self.trace_capped = True
+            return
+        trace.append((time.perf_counter_ns(), kind, value, other))
+
+    def check_stop(self) -> None:
+        """Give up (raise :class:`Stopped`) if the run was cancelled; call it in wait loops."""
+        if self.stop.is_set():
+            raise Stopped
+
+
+Worker = Callable[[Any, ThreadContext], None]

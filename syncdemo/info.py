@@ -1,0 +1,120 @@
+"""What a scenario is, as plain data: what ``list`` and ``describe`` show, and their JSON.
+
+A scenario object builds its :class:`ScenarioInfo` (``Scenario.info()``); the renderers
+read only this, never the live scenario, its workers or the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The origin of the scenarios syncdemo ships.
+BUILTIN = "syncdemo"
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    name: str
+    summary: str
+    cost: str
+    safe: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "summary": self.summary, "cost": self.cost, "safe": self.safe}
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    """One ``--window`` choice: what happens between the read and the write."""
+
+    name: str
+    meaning: str
+    default: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "meaning": self.meaning, "default": self.default}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Code a thread runs (a worker, or the helpers it calls), as a reader should see it."""
+
+    title: str
+    strategy: str
+    """The strategy whose worker this is; "" for helpers shared by the workers."""
+    role: str
+    function: str
+    code: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "strategy": self.strategy,
+            "role": self.role,
+            "function": self.function,
+            "code": self.code,
+        }
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    summary: str
+    explanation: str
+    shared_state: str
+    invariant: str
+    violation_noun: str
+    default_sync: str
+    default_threads: int
+    default_iterations: int
+    iterations_meaning: str
+    strategies: tuple[StrategyInfo, ...]
+    why_gil: str
+    why_free_threaded: str
+    windows: tuple[WindowInfo, ...] = ()
+    sources: tuple[Source, ...] = ()
+    origin: str = "syncdemo"
+    """Where the scenario comes from: "syncdemo" (built in), a package, or a file."""
+
+    def to_dict(self, *, sources: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "summary": self.summary,
+            "explanation": self.explanation,
+            "shared_state": self.shared_state,
+            "invariant": self.invariant,
+            "violation": self.violation_noun,
+            "default_sync": self.default_sync,
+            "defaults": {
+                "threads": self.default_threads,
+                "iterations": self.default_iterations,
+                "iterations_meaning": self.iterations_meaning,
+            },
+            "strategies": [s.to_dict() for s in self.strategies],
+            "why": {"gil": self.why_gil, "free_threaded": self.why_free_threaded},
+            "origin": self.origin,
+        }
+        if sources:
+            data["windows"] = [w.to_dict() for w in self.windows]
+            data["sources"] = [s.to_dict() for s in self.sources]
+        return data
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One scenario as the registry knows it before (or without) importing it."""
+
+    name: str
+    target: str
+    """``"package.module:Class"``."""
+    summary: str = ""
+    invariant: str = ""
+    strategies: tuple[str, ...] = ()
+    safe: frozenset[str] = field(default_factory=frozenset)
+    """The strategies that keep the invariant."""
+    default_sync: str = ""
+    origin: str = BUILTIN
+    """"syncdemo" for built-ins, else the distribution that declared the entry point."""
+    problem: str = ""
+    """Why this entry cannot be used (it failed to load, or its name is taken), or ""."""
