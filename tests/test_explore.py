@@ -320,7 +320,8 @@ def model_explorer(name: str, sync: str, iterations: int) -> Explorer:
     """The model of one thread, with the real run's sizes where the model shrinks them."""
     cfg = config(name, sync, 1, iterations)
     if name == "producer-consumer":  # the real ring size
-        from syncdemo.scenarios.producer_consumer import CAPACITY, producer_consumer_model
+        from syncdemo.explore.models.producer_consumer import producer_consumer_model
+        from syncdemo.scenarios.producer_consumer import CAPACITY
 
         model = producer_consumer_model(cfg, (1, 0), capacity=CAPACITY)
     elif name == "bank-transfer":  # the real accounts and the transfers the real run picks

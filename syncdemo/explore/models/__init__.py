@@ -1,0 +1,1 @@
+"""Hand-written step models of the scenarios' workers, read only by the explorer."""
