@@ -6,11 +6,8 @@ read only this, never the live scenario, its workers or the registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-#: The origin of the scenarios syncdemo ships.
-BUILTIN = "syncdemo"
 
 
 @dataclass(frozen=True)
@@ -99,22 +96,3 @@ class ScenarioInfo:
             data["windows"] = [w.to_dict() for w in self.windows]
             data["sources"] = [s.to_dict() for s in self.sources]
         return data
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One scenario as the registry knows it before (or without) importing it."""
-
-    name: str
-    target: str
-    """``"package.module:Class"``."""
-    summary: str = ""
-    invariant: str = ""
-    strategies: tuple[str, ...] = ()
-    safe: frozenset[str] = field(default_factory=frozenset)
-    """The strategies that keep the invariant."""
-    default_sync: str = ""
-    origin: str = BUILTIN
-    """"syncdemo" for built-ins, else the distribution that declared the entry point."""
-    problem: str = ""
-    """Why this entry cannot be used (it failed to load, or its name is taken), or ""."""

@@ -192,7 +192,7 @@ class Session:
         self._task: TaskID | None = None
 
     def __enter__(self) -> Session:
-        if not self.options.quiet:
+        if not self.options.quiet and self.total_trials > 0:
             self._progress = _progress_bar()
         if self._progress is not None:
             self._progress.start()

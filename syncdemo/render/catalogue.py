@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,8 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from syncdemo.info import Entry, ScenarioInfo
+    from syncdemo.info import ScenarioInfo
     from syncdemo.results import RuntimeInfo
+    from syncdemo.scenarios.entry import Entry
 
 
 def scenario_list(entries: Sequence[Entry], problems: Sequence[Entry] = ()) -> RenderableType:
@@ -40,6 +40,8 @@ def scenario_list(entries: Sequence[Entry], problems: Sequence[Entry] = ()) -> R
 
 
 def list_json(infos: Sequence[ScenarioInfo], problems: Sequence[Entry] = ()) -> str:
+    import json
+
     data = [i.to_dict() for i in infos]
     data += [
         {"name": p.name, "origin": p.origin, "target": p.target, "problem": p.problem}
@@ -49,6 +51,8 @@ def list_json(infos: Sequence[ScenarioInfo], problems: Sequence[Entry] = ()) -> 
 
 
 def describe_json(info: ScenarioInfo) -> str:
+    import json
+
     return json.dumps(info.to_dict(sources=True), indent=2)
 
 

@@ -11,11 +11,10 @@ to import.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from syncdemo.info import BUILTIN, Entry
+from syncdemo.scenarios.entry import BUILTIN, Entry
 
 if TYPE_CHECKING:
     from syncdemo.scenarios.base import Scenario
@@ -151,6 +150,8 @@ def get(name: str) -> Scenario[Any]:
 def suggest(name: str, known: list[str]) -> list[str]:
     """Names the user may have meant: those it starts, or is a dash-separated part of, then
     close spellings ('bank' -> bank-transfer, 'conter' -> counter)."""
+    import difflib
+
     wanted = name.lower().strip()
     if not wanted:
         return []

@@ -8,7 +8,7 @@ built-in scenario = its module + a row here + its tests.
 
 from __future__ import annotations
 
-from syncdemo.info import Entry
+from syncdemo.scenarios.entry import Entry
 
 BUILTINS: tuple[Entry, ...] = (
     Entry(
