@@ -29,6 +29,30 @@ class Planned:
     scenario: Scenario[Any]
     config: RunConfig
 
+    @classmethod
+    def of(
+        cls,
+        scenario: Scenario[Any],
+        sync: str,
+        threads: int | None,
+        iterations: int | None,
+        **settings: Any,
+    ) -> Planned:
+        """A run of ``scenario`` with its defaults where ``threads``/``iterations`` are None
+        and its default window unless ``settings`` name one (trials, seed, ...)."""
+        from syncdemo.results import RunConfig
+
+        return cls(
+            scenario,
+            RunConfig(
+                scenario=scenario.name,
+                sync=sync,
+                threads=threads or scenario.default_threads,
+                iterations=iterations or scenario.default_iterations,
+                **{"window": scenario.default_window, **settings},
+            ),
+        )
+
     @property
     def safe(self) -> bool:
         return self.scenario.strategy(self.config.sync).safe

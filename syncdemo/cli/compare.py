@@ -50,7 +50,6 @@ def compare(
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
     from syncdemo.cli.lists import parse_spec
-    from syncdemo.results import RunConfig
 
     common_seed = opt.fresh_seed(seed)
     plan: list[Planned] = []
@@ -67,17 +66,8 @@ def compare(
             if (scenario.name, s) in seen:
                 continue
             seen.add((scenario.name, s))
-            config = RunConfig(
-                scenario=scenario.name,
-                sync=s,
-                threads=threads or scenario.default_threads,
-                iterations=iterations or scenario.default_iterations,
-                trials=trials,
-                seed=common_seed,
-                switch_interval=switch_interval,
-                window=scenario.default_window,
-            )
-            plan.append(Planned(scenario, config))
+            settings = {"trials": trials, "seed": common_seed, "switch_interval": switch_interval}
+            plan.append(Planned.of(scenario, s, threads, iterations, **settings))
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.batch import Comparison

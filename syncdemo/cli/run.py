@@ -81,13 +81,12 @@ def run(
     window = opt.check_window(scenario, window)
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
-    from syncdemo.results import RunConfig
 
-    config = RunConfig(
-        scenario=scenario.name,
-        sync=sync,
-        threads=threads or scenario.default_threads,
-        iterations=iterations or scenario.default_iterations,
+    planned = Planned.of(
+        scenario,
+        sync,
+        threads,
+        iterations,
         trials=trials,
         seed=opt.fresh_seed(seed),
         switch_interval=switch_interval,
@@ -107,4 +106,4 @@ def run(
             {"json": lambda: data.run_json(result), "csv": lambda: data.run_csv(result)},
         )
 
-    execute([Planned(scenario, config)], out, check, report)
+    execute([planned], out, check, report)

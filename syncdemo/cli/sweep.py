@@ -66,7 +66,6 @@ def sweep(
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
-    from syncdemo.results import RunConfig
 
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
@@ -80,24 +79,8 @@ def sweep(
             f"{len(threads)} thread counts × {len(iterations)} iteration counts make "
             f"{len(threads) * len(iterations)} runs; a sweep does at most {MAX_POINTS}."
         )
-    common_seed = opt.fresh_seed(seed)
-    plan = [
-        Planned(
-            scenario,
-            RunConfig(
-                scenario=scenario.name,
-                sync=sync,
-                threads=t,
-                iterations=n,
-                trials=trials,
-                seed=common_seed,
-                switch_interval=switch_interval,
-                window=scenario.default_window,
-            ),
-        )
-        for n in iterations
-        for t in threads
-    ]
+    settings = {"trials": trials, "seed": opt.fresh_seed(seed), "switch_interval": switch_interval}
+    plan = [Planned.of(scenario, sync, t, n, **settings) for n in iterations for t in threads]
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.batch import Sweep
