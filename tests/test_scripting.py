@@ -403,7 +403,7 @@ def offered(line: str) -> list[str]:
         ("syncdemo compare counter:none bar", ["barrier"]),
         ("syncdemo sweep producer-consumer --sync ", ["none", "condition", "queue"]),
         ("syncdemo sweep counter -s ", ["none", "lock"]),
-        ("syncdemo sweep counter -f ", ["table", "json", "jsonl", "csv"]),
+        ("syncdemo sweep counter -f ", ["table", "json", "jsonl", "csv", "text", "svg", "html"]),
         ("syncdemo run counter --format j", ["json", "jsonl"]),
     ],
 )

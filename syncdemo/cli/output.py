@@ -33,11 +33,20 @@ if TYPE_CHECKING:
 
     from syncdemo.results import TrialResult
 
-FORMATS = ("table", "json", "jsonl", "csv")
+#: What the terminal shows, as a file: every command that draws a table can write these.
+PICTURES = ("text", "svg", "html")
+FORMATS = ("table", "json", "jsonl", "csv", *PICTURES)
 #: ``-o FILE`` without ``--format`` takes the format from the file's extension.
-EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-#: Width of a table written to a file with ``--format table -o FILE`` (no terminal to ask).
-FILE_TABLE_WIDTH = 120
+EXTENSIONS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".txt": "text",
+    ".svg": "svg",
+    ".html": "html",
+    ".htm": "html",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,7 +75,9 @@ def output_options(func: F) -> F:
 
 
 def output_options_for(*formats: str) -> Callable[[F], F]:
-    """:func:`output_options` for a command whose data has only ``formats`` (table first)."""
+    """:func:`output_options` for a command whose data has only ``formats`` (table first);
+    the pictures of the table (text, svg, html) come with every command."""
+    formats = (*formats, *(p for p in PICTURES if p not in formats))
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -75,7 +86,7 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
         ) -> Any:
             return func(*args, out=resolve(fmt, output, quiet, formats), **kwargs)
 
-        data = [f for f in formats if f != "table"]
+        data = [f for f in formats if f not in ("table", *PICTURES)]
         for option in reversed(
             (
                 click.option(
@@ -85,7 +96,8 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
                     type=click.Choice(formats),
                     help=(
                         f"table for people; {_choices(data)} for scripts, on stdout with "
-                        "nothing else there.  [default: table, or from -o FILE's extension]"
+                        "nothing else there; text, svg or html: the table as a file for "
+                        "slides.  [default: table, or from -o FILE's extension]"
                     ),
                 ),
                 click.option(
@@ -140,8 +152,16 @@ def resolve(
                 f"cannot write {str(path)!r}: {str(parent)!r} is not a directory.",
                 param_hint="'-o' / '--output'",
             )
+        suffix = path.suffix.lower()
+        if fmt is None and suffix and suffix not in EXTENSIONS:
+            known = ", ".join(e for e in EXTENSIONS if EXTENSIONS[e] in formats)
+            raise click.BadParameter(
+                f"{str(path)!r}: syncdemo writes no {suffix} files; name one of {known}, "
+                "or give --format.",
+                param_hint="'-o' / '--output'",
+            )
         if fmt is None:
-            fmt = EXTENSIONS.get(path.suffix.lower(), "table")
+            fmt = EXTENSIONS.get(suffix, "text")
             if fmt not in formats:
                 raise click.BadParameter(
                     f"{str(path)!r}: this command writes {', '.join(formats)}, not {fmt}.",
@@ -262,7 +282,9 @@ class Session:
         self.stop_progress()
         fmt, path = self.options.fmt, self.options.path
         text: str | None = None
-        if fmt in data and (self.options.data_on_stdout or (path is not None and complete)):
+        if fmt in PICTURES and (self.options.data_on_stdout or (path is not None and complete)):
+            text = _export(table(), fmt)
+        elif fmt in data and (self.options.data_on_stdout or (path is not None and complete)):
             text = data[fmt]()
             if not text.endswith("\n"):
                 text += "\n"
@@ -272,7 +294,7 @@ class Session:
             if fmt == "jsonl":
                 text = "".join(self._lines)
             elif fmt == "table":
-                text = _plain(table())
+                text = _export(table(), "text")
             assert text is not None, f"no renderer for {fmt}"
             try:
                 atomic_write(path, text)
@@ -284,18 +306,10 @@ class Session:
             make_console().print(table())
 
 
-def _plain(renderable: RenderableType) -> str:
-    """A renderable as plain text, for a table written to a file."""
-    import io
+def _export(renderable: RenderableType, fmt: str) -> str:
+    from syncdemo.render.export import export
 
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer, width=FILE_TABLE_WIDTH, color_system=None, highlight=False, soft_wrap=False
-    )
-    console.print(renderable)
-    return buffer.getvalue()
+    return export(renderable, fmt)
 
 
 def _progress_bar() -> Progress | None:
