@@ -40,6 +40,8 @@ class RunConfig:
     """With ``trace``: how many failures to reconstruct per trial."""
     timeout: float = 2.0
     """Seconds without progress after which the watchdog declares the trial stuck."""
+    keep_events: bool = False
+    """With ``trace``: keep every recorded event in the result (for ``--export-trace``)."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -134,11 +136,29 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class ThreadEvents:
+    """What one thread recorded in a traced trial, kept for ``--export-trace``.
+
+    Times are ``perf_counter_ns`` readings (one clock for every thread)."""
+
+    index: int
+    role: str
+    start_ns: int
+    end_ns: int
+    events: tuple[tuple[int, str, int, int], ...]
+    """(time, what happened, value, second value or -1), in the order they happened."""
+
+
+@dataclass(frozen=True)
 class TraceInfo:
     """How much a traced trial recorded, and whether the per-thread cap cut it short."""
 
     events: int
     capped: bool
+    threads: tuple[ThreadEvents, ...] = ()
+    """The events themselves, only when the run was asked to export them."""
+    base_ns: int = 0
+    """The earliest recorded event: evidence steps count their ``t_ns`` from it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"events": self.events, "capped": self.capped}

@@ -30,8 +30,11 @@ Report = Callable[
 ]
 
 
-def execute(plan: Sequence[Planned], out: OutputOptions, check: bool, report: Report) -> None:
-    """Run each planned run in turn, stream it, then show the table and write the data."""
+def execute(
+    plan: Sequence[Planned], out: OutputOptions, check: bool, report: Report
+) -> list[RunResult]:
+    """Run each planned run in turn, stream it, then show the table and write the data;
+    return the runs (only when every one completed: Ctrl-C and failures exit)."""
     from syncdemo.cli.output import Session
     from syncdemo.engine import runner as engine
 
@@ -67,6 +70,7 @@ def execute(plan: Sequence[Planned], out: OutputOptions, check: bool, report: Re
         _finish(session, report, runs, complete=True)
     if check and not all(r.ok for r in runs):
         ctx.exit(EXIT_VIOLATED)
+    return runs
 
 
 def _finish(session: Session, report: Report, runs: list[RunResult], complete: bool) -> None:

@@ -19,6 +19,8 @@ import click
 from click.shell_completion import CompletionItem
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from syncdemo.scenarios.base import Scenario
 
 MAX_THREADS = 2048
@@ -133,6 +135,19 @@ def check_window(scenario: Scenario[Any], window: str | None) -> str:
             param_hint="'--window'",
         )
     return window
+
+
+def check_file(path: Path, param_hint: str) -> None:
+    """Refuse, before anything runs, a file path that cannot be written."""
+    if str(path) in ("", ".") or path.is_dir():
+        raise click.BadParameter(
+            f"needs a file name, not a directory ({str(path)!r}).", param_hint=param_hint
+        )
+    if not path.parent.is_dir():
+        raise click.BadParameter(
+            f"cannot write {str(path)!r}: {str(path.parent)!r} is not a directory.",
+            param_hint=param_hint,
+        )
 
 
 def fresh_seed(seed: int | None) -> int:

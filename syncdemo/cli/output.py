@@ -141,17 +141,9 @@ def resolve(
 ) -> OutputOptions:
     """Fill in the format from ``-o``'s extension, and refuse a file we could not write."""
     if path is not None:
-        parent = path.parent
-        if str(path) in ("", ".") or path.is_dir():
-            raise click.BadParameter(
-                f"needs a file name, not a directory ({str(path)!r}).",
-                param_hint="'-o' / '--output'",
-            )
-        if not parent.is_dir():
-            raise click.BadParameter(
-                f"cannot write {str(path)!r}: {str(parent)!r} is not a directory.",
-                param_hint="'-o' / '--output'",
-            )
+        from syncdemo.cli.options import check_file
+
+        check_file(path, "'-o' / '--output'")
         suffix = path.suffix.lower()
         if fmt is None and suffix and suffix not in EXTENSIONS:
             known = ", ".join(e for e in EXTENSIONS if EXTENSIONS[e] in formats)
@@ -193,6 +185,14 @@ def atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``path`` atomically; a failure is one line and exit 1."""
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
 
 
 class Session:
@@ -296,10 +296,7 @@ class Session:
             elif fmt == "table":
                 text = _export(table(), "text")
             assert text is not None, f"no renderer for {fmt}"
-            try:
-                atomic_write(path, text)
-            except OSError as exc:
-                raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
+            write_file(path, text)
         if self.options.table_on_stdout:
             from syncdemo.render.console import make_console
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -37,6 +38,16 @@ if TYPE_CHECKING:
     help="Record every shared-state event and show, from that real run, how it failed.",
 )
 @click.option(
+    "--export-trace",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE.json",
+    help=(
+        "Write the traced run as a timeline that Perfetto UI (ui.perfetto.dev), "
+        "chrome://tracing and vizviewer open: a track per thread, an arrow per failure. "
+        "Implies --trace."
+    ),
+)
+@click.option(
     "--show",
     type=opt.Count(0, 100),
     default=3,
@@ -63,6 +74,7 @@ def run(
     check: bool,
     window: str | None,
     trace: bool,
+    export_trace: Path | None,
     show: int,
     timeout: float,
 ) -> None:
@@ -76,6 +88,9 @@ def run(
       syncdemo run barrier --sync none --format csv > barrier.csv
       syncdemo run counter --check || echo "updates were lost"
     """
+    if export_trace is not None:
+        opt.check_file(export_trace, "'--export-trace'")
+        trace = True
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
     window = opt.check_window(scenario, window)
@@ -92,6 +107,7 @@ def run(
         switch_interval=switch_interval,
         window=window,
         trace=trace,
+        keep_events=export_trace is not None,
         show=show,
         timeout=timeout,
     )
@@ -106,4 +122,9 @@ def run(
             {"json": lambda: data.run_json(result), "csv": lambda: data.run_csv(result)},
         )
 
-    execute([planned], out, check, report)
+    runs = execute([planned], out, check, report)
+    if export_trace is not None:
+        from syncdemo.cli.output import write_file
+        from syncdemo.render.trace import run_trace
+
+        write_file(export_trace, run_trace(runs[0]))

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from syncdemo.engine.context import TRACE_EVENTS_MAX, Stopped, ThreadContext, Worker
+from syncdemo.engine.evidence import trace_start
 from syncdemo.engine.outcomes import histogram
 from syncdemo.engine.runtime import runtime_info, switch_interval
 from syncdemo.engine.watchdog import Watchdog
@@ -25,6 +26,7 @@ from syncdemo.results import (
     Evidence,
     RunConfig,
     RunResult,
+    ThreadEvents,
     ThreadStats,
     TraceInfo,
     TrialResult,
@@ -229,6 +231,8 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         trace = TraceInfo(
             events=sum(len(c.recorded) for c in contexts),
             capped=any(c.trace_capped for c in contexts),
+            threads=_recordings(contexts) if config.keep_events else (),
+            base_ns=trace_start(contexts),
         )
         if not outcome.ok and config.show:
             evidence = scenario.evidence(state, contexts, config.show)
@@ -241,6 +245,12 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         grade=scenario.grade(outcome, config),
         evidence=tuple(evidence),
         trace=trace,
+    )
+
+
+def _recordings(contexts: Sequence[ThreadContext]) -> tuple[ThreadEvents, ...]:
+    return tuple(
+        ThreadEvents(c.index, c.role, c.start_ns, c.end_ns, tuple(c.recorded)) for c in contexts
     )
 
 
