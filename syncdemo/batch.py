@@ -42,14 +42,15 @@ class Planned:
         and its default window unless ``settings`` name one (trials, seed, ...)."""
         from syncdemo.results import RunConfig
 
+        runtime = settings.get("runtime", "threads")
         return cls(
             scenario,
             RunConfig(
                 scenario=scenario.name,
                 sync=sync,
                 threads=threads or scenario.default_threads,
-                iterations=iterations or scenario.default_iterations,
-                **{"window": scenario.default_window, **settings},
+                iterations=iterations or scenario.default_iterations_for(runtime),
+                **{"window": scenario.default_window_for(runtime), **settings},
             ),
         )
 
@@ -61,7 +62,8 @@ class Planned:
     def label(self) -> str:
         c = self.config
         threads = f"{c.threads} thread{'s' if c.threads != 1 else ''}"
-        return f"{c.scenario}:{c.sync} · {threads} × {c.iterations:,}"
+        where = "" if c.runtime == "threads" else f"@{c.runtime}"
+        return f"{c.scenario}:{c.sync}{where} · {threads} × {c.iterations:,}"
 
 
 def lost_fraction(run: RunResult) -> float:

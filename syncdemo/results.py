@@ -42,6 +42,9 @@ class RunConfig:
     """Seconds without progress after which the watchdog declares the trial stuck."""
     keep_events: bool = False
     """With ``trace``: keep every recorded event in the result (for ``--export-trace``)."""
+    runtime: str = "threads"
+    """What runs the workers: "threads", "asyncio" (tasks in one event loop) or
+    "processes" (each worker a process, the state in shared memory)."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class RunConfig:
             "window": self.window,
             "trace": self.trace,
             "timeout": self.timeout,
+            "runtime": self.runtime,
         }
 
 
@@ -212,6 +216,9 @@ class TrialResult:
     grade: str = ""
     evidence: tuple[Evidence, ...] = ()
     trace: TraceInfo | None = None
+    startup_s: float = 0.0
+    """--runtime processes: from starting the processes to all of them at the start gate
+    (not part of ``elapsed_s``, so that ops/s compare fairly with threads)."""
 
     @property
     def ok(self) -> bool:
@@ -236,6 +243,7 @@ class TrialResult:
             "grade": self.grade,
             "evidence": [e.to_dict() for e in self.evidence],
             "trace": self.trace.to_dict() if self.trace else None,
+            "startup_s": self.startup_s,
         }
 
 
@@ -279,6 +287,8 @@ class RunResult:
     """What one of ``config.iterations`` is: "increments per thread", "items per producer"."""
     roles_note: str = ""
     """How ``--threads`` was split between roles, in words ("" when there is one role)."""
+    start_method: str = ""
+    """--runtime processes: how multiprocessing started them (fork, spawn, forkserver)."""
 
     @property
     def violated(self) -> int:
@@ -340,4 +350,5 @@ class RunResult:
             "verdict": self.verdict,
             "interrupted": self.interrupted,
             "ok": self.ok,
+            "start_method": self.start_method or None,
         }

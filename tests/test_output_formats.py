@@ -122,6 +122,7 @@ def test_run_json_schema(invoke: Invoke) -> None:
         "window": "call",
         "trace": False,
         "timeout": 2.0,
+        "runtime": "threads",
     }
     for t in data["trials"]:
         assert t["expected"] == 1500

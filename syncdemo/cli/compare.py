@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 )
 @opt.threads_option("Worker threads, the same for every spec.  [default: each scenario's]")
 @opt.iterations_option("Work per thread, the same for every spec.  [default: each scenario's]")
+@click.option(
+    "--runtime",
+    "-r",
+    "runtimes",
+    default="threads",
+    show_default=True,
+    metavar="LIST",
+    help=(
+        "What runs the workers, one or several: threads, asyncio, processes (e.g. "
+        "threads,asyncio,processes); a SPEC's @RUNTIME overrides it."
+    ),
+)
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
@@ -28,6 +40,7 @@ def compare(
     specs: tuple[str, ...],
     threads: int | None,
     iterations: int | None,
+    runtimes: str,
     trials: int,
     seed: int | None,
     switch_interval: float | None,
@@ -49,25 +62,41 @@ def compare(
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
-    from syncdemo.cli.lists import parse_spec
+    from syncdemo.cli.lists import ListError, parse_spec
 
     common_seed = opt.fresh_seed(seed)
+    chosen = [r.strip() for r in runtimes.split(",") if r.strip()]
+    for choice in chosen:
+        if choice not in opt.RUNTIMES:
+            raise click.BadParameter(
+                f"{choice!r} is not one of {', '.join(opt.RUNTIMES)}.", param_hint="'--runtime'"
+            )
     plan: list[Planned] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for text in specs:
-        name, sync = parse_spec(text)
+        try:
+            name, sync, at = parse_spec(text)
+        except ListError as exc:
+            raise click.BadParameter(str(exc), param_hint=f"'{text}'") from None
         scenario = opt.lookup(name, param_hint=f"'{text}'")
         syncs = (
             scenario.strategy_names()
             if sync is None
             else [opt.check_sync(scenario, sync, param_hint=f"'{text}'")]
         )
-        for s in syncs:
-            if (scenario.name, s) in seen:
-                continue
-            seen.add((scenario.name, s))
-            settings = {"trials": trials, "seed": common_seed, "switch_interval": switch_interval}
-            plan.append(Planned.of(scenario, s, threads, iterations, **settings))
+        on = [opt.check_runtime(scenario, r, f"'{text}'") for r in ([at] if at else chosen)]
+        for r in on:
+            for s in syncs:
+                if (scenario.name, s, r) in seen:
+                    continue
+                seen.add((scenario.name, s, r))
+                settings = {
+                    "trials": trials,
+                    "seed": common_seed,
+                    "switch_interval": switch_interval,
+                    "runtime": r,
+                }
+                plan.append(Planned.of(scenario, s, threads, iterations, **settings))
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.batch import Comparison

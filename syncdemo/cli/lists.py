@@ -63,7 +63,12 @@ def _bounded(value: int, low: int, high: int, item: str) -> int:
     return value
 
 
-def parse_spec(text: str) -> tuple[str, str | None]:
-    """'counter:lock' -> ('counter', 'lock'); 'counter' -> ('counter', None): every strategy."""
-    name, _, sync = text.partition(":")
-    return name.strip(), sync.strip() or None
+def parse_spec(text: str) -> tuple[str, str | None, str | None]:
+    """'counter:lock@asyncio' -> ('counter', 'lock', 'asyncio'); 'counter' -> ('counter',
+    None, None): every strategy, on the runtimes --runtime gives. An empty part is an error."""
+    head, at, runtime = text.partition("@")
+    name, colon, sync = head.partition(":")
+    for present, part, what in ((colon, sync, "a strategy"), (at, runtime, "a runtime")):
+        if present and not part.strip():
+            raise ListError(f"{text!r} ends its {what} part empty; write NAME[:SYNC][@RUNTIME].")
+    return name.strip(), sync.strip() or None, runtime.strip() or None

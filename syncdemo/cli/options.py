@@ -125,9 +125,22 @@ def check_sync(scenario: Scenario[Any], sync: str | None, param_hint: str = "'--
     return sync
 
 
-def check_window(scenario: Scenario[Any], window: str | None) -> str:
+RUNTIMES = ("threads", "asyncio", "processes")
+
+
+def check_runtime(scenario: Scenario[Any], runtime: str, param_hint: str = "'--runtime'") -> str:
+    """``runtime`` if ``scenario`` can run on it; a usage error naming the ones it has."""
+    if runtime not in scenario.runtimes:
+        raise click.BadParameter(
+            f"{scenario.name} runs on {', '.join(scenario.runtimes)}, not {runtime}.",
+            param_hint=param_hint,
+        )
+    return runtime
+
+
+def check_window(scenario: Scenario[Any], window: str | None, runtime: str = "threads") -> str:
     """``window``, or the scenario's default; a usage error naming the valid ones otherwise."""
-    window = scenario.default_window if window is None else window
+    window = scenario.default_window_for(runtime) if window is None else window
     if window not in scenario.windows:
         choices = ", ".join(scenario.windows) or "none (this scenario has a fixed window)"
         raise click.BadParameter(
@@ -287,6 +300,20 @@ def sync_option(func: F) -> F:
         "-s",
         shell_complete=complete_sync,
         help="Sync strategy, e.g. none or lock.  [default: the scenario's]",
+    )(func)
+
+
+def runtime_option(func: F) -> F:
+    return click.option(
+        "--runtime",
+        "-r",
+        type=click.Choice(RUNTIMES),
+        default="threads",
+        show_default=True,
+        help=(
+            "What runs the workers: threads; asyncio tasks in one event loop (they switch "
+            "only at an await); processes (real parallelism, shared memory). See 'describe'."
+        ),
     )(func)
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 @opt.threads_option()
 @opt.iterations_option()
 @opt.sync_option
+@opt.runtime_option
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any trial violated the invariant (0 otherwise), for shell scripts.")
@@ -67,6 +68,7 @@ def run(
     threads: int | None,
     iterations: int | None,
     sync: str | None,
+    runtime: str,
     trials: int,
     seed: int | None,
     switch_interval: float | None,
@@ -93,7 +95,12 @@ def run(
         trace = True
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
-    window = opt.check_window(scenario, window)
+    runtime = opt.check_runtime(scenario, runtime)
+    window = opt.check_window(scenario, window, runtime)
+    if trace and runtime != "threads":
+        raise click.UsageError(
+            "--trace and --export-trace record threads only (--runtime threads)."
+        )
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
 
@@ -106,6 +113,7 @@ def run(
         seed=opt.fresh_seed(seed),
         switch_interval=switch_interval,
         window=window,
+        runtime=runtime,
         trace=trace,
         keep_events=export_trace is not None,
         show=show,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     ),
 )
 @opt.sync_option
+@opt.runtime_option
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
@@ -45,6 +46,7 @@ def sweep(
     threads: tuple[int, ...],
     iterations: tuple[int, ...] | None,
     sync: str | None,
+    runtime: str,
     trials: int,
     seed: int | None,
     switch_interval: float | None,
@@ -69,8 +71,9 @@ def sweep(
 
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
+    runtime = opt.check_runtime(scenario, runtime)
     if iterations is None:
-        default = scenario.default_iterations
+        default = scenario.default_iterations_for(runtime)
         if scenario.strategy(sync).safe:
             default = max(1, default // SAFE_SWEEP_DIVISOR)
         iterations = (default,)
@@ -79,7 +82,12 @@ def sweep(
             f"{len(threads)} thread counts × {len(iterations)} iteration counts make "
             f"{len(threads) * len(iterations)} runs; a sweep does at most {MAX_POINTS}."
         )
-    settings = {"trials": trials, "seed": opt.fresh_seed(seed), "switch_interval": switch_interval}
+    settings = {
+        "trials": trials,
+        "seed": opt.fresh_seed(seed),
+        "switch_interval": switch_interval,
+        "runtime": runtime,
+    }
     plan = [Planned.of(scenario, sync, t, n, **settings) for n in iterations for t in threads]
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:

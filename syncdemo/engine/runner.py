@@ -33,6 +33,8 @@ from syncdemo.results import (
 )
 from syncdemo.scenarios.base import Scenario
 
+#: What one worker is called in messages, by --runtime.
+WORKER_NOUN = {"threads": "worker thread", "asyncio": "worker task", "processes": "worker process"}
 #: How long cancelled workers get to notice the stop flag before we give up on them.
 CANCEL_GRACE_S = 5.0
 
@@ -61,7 +63,7 @@ def run(
 ) -> RunResult:
     """Run every trial of ``config`` and return plain data; restore the switch interval."""
     if not config.window:
-        config = replace(config, window=scenario.default_window)
+        config = replace(config, window=scenario.default_window_for(config.runtime))
     done: list[TrialResult] = []
     untraced: float | None = None
     with switch_interval(config.switch_interval) as previous:
@@ -103,7 +105,16 @@ def _result(
         untraced_ops_per_s=untraced_ops_per_s,
         iterations_meaning=scenario.iterations_meaning,
         roles_note=scenario.roles_note(config),
+        start_method=_start_method(config.runtime),
     )
+
+
+def _start_method(runtime: str) -> str:
+    if runtime != "processes":
+        return ""
+    import multiprocessing
+
+    return str(multiprocessing.get_start_method())
 
 
 def make_contexts(
@@ -151,6 +162,14 @@ def _thread_main(worker: Worker, state: Any, ctx: ThreadContext, gate: threading
 
 
 def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialResult:
+    if config.runtime == "asyncio":
+        from syncdemo.engine import tasks
+
+        return tasks.run_trial(scenario, config, trial)
+    if config.runtime == "processes":
+        from syncdemo.engine import processes
+
+        return processes.run_trial(scenario, config, trial)
     strategy = scenario.strategy(config.sync)
     state = scenario.setup(config)
     stop = threading.Event()
@@ -203,11 +222,24 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
             f"{', '.join(alive[:4])}{' ...' if len(alive) > 4 else ''}"
         )
 
+    return finish_trial(scenario, config, trial, state, contexts)
+
+
+def finish_trial(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    trial: int,
+    state: Any,
+    contexts: Sequence[ThreadContext],
+    startup_s: float = 0.0,
+) -> TrialResult:
+    """After the workers ended (threads, tasks or processes alike): a worker's error, or
+    the check, the timing from the start gate, per-thread statistics and evidence."""
     for ctx in contexts:
         error = ctx.data.get("error")
         if error is not None:
             raise EngineError(
-                f"{scenario.name} worker thread {ctx.index} ({ctx.role}) failed: "
+                f"{scenario.name} {WORKER_NOUN[config.runtime]} {ctx.index} ({ctx.role}) failed: "
                 f"{type(error).__name__}: {error}"
             ) from error
 
@@ -245,6 +277,7 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         grade=scenario.grade(outcome, config),
         evidence=tuple(evidence),
         trace=trace,
+        startup_s=startup_s,
     )
 
 

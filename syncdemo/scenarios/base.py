@@ -62,8 +62,18 @@ class Scenario(ABC, Generic[S]):
     windows: tuple[str, ...] = ("fixed",)
     """The race windows ``--window`` can choose; most scenarios have one, built in."""
     default_window: str = "fixed"
+    runtimes: tuple[str, ...] = ("threads",)
+    """What can run the workers (--runtime): threads, and for some, asyncio and processes."""
     helpers: tuple[Callable[..., Any], ...] = ()
     """Functions the workers call inside the race window; ``describe`` shows them too."""
+
+    def default_window_for(self, runtime: str) -> str:
+        """The window ``--window`` defaults to on ``runtime``."""
+        return self.default_window
+
+    def default_iterations_for(self, runtime: str) -> int:
+        """``--iterations``' default on ``runtime`` (some runtimes switch far more slowly)."""
+        return self.default_iterations
 
     def strategy(self, name: str) -> Strategy:
         for s in self.strategies:

@@ -10,11 +10,12 @@ meanwhile is overwritten.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from syncdemo.engine.context import ThreadContext, Worker
 from syncdemo.engine.evidence import READ, WRITE, lost_update_evidence
@@ -27,6 +28,7 @@ from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 class Counter:
     value: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    async_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _validate(value: int) -> int:
@@ -100,6 +102,84 @@ def increment_bare_locked(state: Counter, ctx: ThreadContext) -> None:
                 state.value += 1
 
 
+# --- --runtime asyncio: tasks in one event loop ---------------------------------------------
+
+
+async def next_value_after_await(value: int) -> int:
+    """The step between read and write, after an ``await`` that suspends: the point where
+    the event loop runs the other tasks (``asyncio.sleep(0)`` standing for I/O)."""
+    await asyncio.sleep(0)
+    return next_value(value)
+
+
+async def next_value_no_await(value: int) -> int:
+    """The same step with nothing to wait for: a coroutine that never suspends gives the
+    loop nothing to switch at, however many calls it makes."""
+    return next_value(value)
+
+
+#: --window on asyncio: io awaits a suspension between the read and the write; call and
+#: none do not (a plain call is no switch point for the event loop).
+ASYNC_STEPS = {"io": next_value_after_await, "call": next_value_no_await}
+
+
+async def increment_async_unsafe(state: Counter, ctx: ThreadContext) -> None:
+    step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            value = state.value  # read
+            value = await step(value)  # with --window io, other tasks run here
+            state.value = value  # write
+
+
+async def increment_async_locked(state: Counter, ctx: ThreadContext) -> None:
+    step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
+    lock = state.async_lock
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            async with lock:  # tasks that reach it while it is held wait here
+                state.value = await step(state.value)
+
+
+# --- --runtime processes: the counter in shared memory ---------------------------------------
+
+
+class SharedCounter:
+    """counter.value as a ``multiprocessing.Value`` that every process sees. Each read or
+    write of ``cell.value`` takes the Value's own lock for that one access only."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self.cell = multiprocessing.get_context().Value("q", 0)
+
+    @property
+    def value(self) -> int:
+        return int(self.cell.value)
+
+
+def increment_shared_unsafe(state: SharedCounter, ctx: ThreadContext) -> None:
+    cell = state.cell
+    bare = ctx.config.window == "none"
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            if bare:
+                cell.value += 1  # still a read and a write, each locked on its own
+            else:
+                value = cell.value  # read
+                value = next_value(value)  # the other processes run meanwhile, in parallel
+                cell.value = value  # write
+
+
+def increment_shared_locked(state: SharedCounter, ctx: ThreadContext) -> None:
+    cell = state.cell
+    lock = cell.get_lock()
+    for chunk in ctx.chunks():
+        for _ in chunk:
+            with lock:  # one process at a time from here
+                cell.value = next_value(cell.value)
+
+
 _WHY = WhyItBreaks(
     gil=(
         "under the GIL only one thread runs bytecode at a time, but the interpreter may switch "
@@ -134,7 +214,7 @@ _LOCK = Strategy(
 )
 
 
-class CounterScenario(Scenario[Counter]):
+class CounterScenario(Scenario[Counter | SharedCounter]):
     name = "counter"
     summary = "Threads increment one shared integer; unsynchronized increments get lost."
     explanation = (
@@ -171,10 +251,24 @@ class CounterScenario(Scenario[Counter]):
     default_iterations = 20_000
     iterations_meaning = "increments per thread"
 
-    def setup(self, config: RunConfig) -> Counter:
-        return Counter()
+    runtimes = ("threads", "asyncio", "processes")
+
+    def default_window_for(self, runtime: str) -> str:
+        return "io" if runtime == "asyncio" else self.default_window
+
+    def default_iterations_for(self, runtime: str) -> int:
+        # every await suspends, so tasks interleave at each increment: a few thousand show
+        # the loss, and 20,000 awaits a task would take over a second
+        return 2_000 if runtime == "asyncio" else self.default_iterations
+
+    def setup(self, config: RunConfig) -> Counter | SharedCounter:
+        return SharedCounter() if config.runtime == "processes" else Counter()
 
     def worker(self, strategy: Strategy, role: str, config: RunConfig) -> Worker:
+        if config.runtime == "asyncio":  # the engine awaits what an asyncio worker returns
+            return cast(Worker, increment_async_locked if strategy.safe else increment_async_unsafe)
+        if config.runtime == "processes":
+            return increment_shared_locked if strategy.safe else increment_shared_unsafe
         if config.window == "none":
             return increment_bare_locked if strategy.safe else increment_bare
         return strategy.workers[role]
@@ -190,6 +284,12 @@ class CounterScenario(Scenario[Counter]):
         return FORBIDDEN
 
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
+        if config.threads > 1 and config.runtime != "threads":
+            if config.sync != "none":
+                return _LOCKED_ON[config.runtime] if ok else "Updates were lost under the lock."
+            if config.runtime == "asyncio":
+                return _asyncio_verdict(ok, config.window)
+            return _processes_verdict(ok)
         if ok and config.window == "none" and config.sync == "none" and config.threads > 1:
             if gil:
                 return (
@@ -207,14 +307,14 @@ class CounterScenario(Scenario[Counter]):
         return super().verdict(ok, config, gil)
 
     def evidence(
-        self, state: Counter, contexts: Sequence[ThreadContext], limit: int
+        self, state: Counter | SharedCounter, contexts: Sequence[ThreadContext], limit: int
     ) -> list[Evidence]:
         return lost_update_evidence(contexts, limit)
 
     def model(self, config: RunConfig) -> Model:
         return counter_model(config)
 
-    def check(self, state: Counter, contexts: Sequence[ThreadContext]) -> Outcome:
+    def check(self, state: Counter | SharedCounter, contexts: Sequence[ThreadContext]) -> Outcome:
         expected = sum(c.ops for c in contexts)
         observed = state.value
         return Outcome(
@@ -222,6 +322,58 @@ class CounterScenario(Scenario[Counter]):
             observed=observed,
             violations=max(0, expected - observed),
         )
+
+
+_LOCKED_ON = {
+    "asyncio": (
+        "The invariant held, as it must with --sync lock: an asyncio.Lock is held across the "
+        "await, so no other task gets between a read and its write."
+    ),
+    "processes": (
+        "The invariant held, as it must with --sync lock: value.get_lock() is held across "
+        "the read and the write, so one process at a time does the whole increment."
+    ),
+}
+
+
+def _asyncio_verdict(ok: bool, window: str) -> str:
+    if window == "io":
+        if ok:
+            return (
+                "No update was lost this time, but each task awaits between its read and its "
+                "write, and every await that suspends lets the other tasks run: run more "
+                "--iterations or --trials."
+            )
+        return (
+            "The invariant broke on one thread, with no GIL switch involved: each task read "
+            "the counter, awaited (the event loop ran the other tasks there, and they wrote), "
+            "then wrote its stale value + 1. An asyncio.Lock held across the await fixes it."
+        )
+    return (
+        "No update was lost, and none can be: all tasks run on one thread in one event loop, "
+        "which switches tasks only at an await that suspends, and there is none between "
+        "this read and this write (a plain call, or awaiting a coroutine that never "
+        "suspends, is no switch point). Put an await of real I/O there (--window io) and "
+        "updates are lost."
+        if ok
+        else "Updates were lost although no await suspended between read and write."
+    )
+
+
+def _processes_verdict(ok: bool) -> str:
+    if ok:
+        return (
+            "No update was lost this time, but the processes run in parallel and the read and "
+            "the write of the shared Value are two separate locked steps: run more "
+            "--iterations or --trials."
+        )
+    return (
+        "The invariant broke: separate processes run truly in parallel (each has its own "
+        "interpreter and GIL), and only the multiprocessing.Value is shared. Each read and "
+        "each write of value.value is locked on its own, so two processes read the same "
+        "value and both write value + 1. Holding value.get_lock() across the read and the "
+        "write fixes it."
+    )
 
 
 class LockedCounterScenario(CounterScenario):
