@@ -129,6 +129,12 @@ def run_trace(result: RunResult) -> str:
     )
 
 
+def track(pid: int, index: int) -> int:
+    """A thread's ``tid``: unique across trials, never 0 (Perfetto's idle thread) and never
+    equal to its ``pid`` (which viewers take for the process's main thread)."""
+    return pid * 1000 + index + 1
+
+
 def _trial(builder: TraceBuilder, trial: TrialResult, budget: int) -> tuple[int, bool]:
     """Add one trial; returns (events used, whether the budget cut it)."""
     assert trial.trace is not None
@@ -140,15 +146,16 @@ def _trial(builder: TraceBuilder, trial: TrialResult, budget: int) -> tuple[int,
         return (ns - start) / 1_000
 
     builder.process(pid, f"trial {trial.trial}: {'ok' if trial.ok else 'VIOLATED'}")
-    trial_tid = len(threads)
+    trial_tid = track(pid, len(threads))
     builder.thread(pid, trial_tid, "trial")
     builder.slice(pid, trial_tid, f"trial {trial.trial}", 0.0, trial.elapsed_s * 1e6)
     used = 0
     cut = False
     for t in threads:
-        builder.thread(pid, t.index, f"thread {t.index} ({t.role})")
+        tid = track(pid, t.index)
+        builder.thread(pid, tid, f"thread {t.index} ({t.role})")
         if t.start_ns and t.end_ns:
-            builder.slice(pid, t.index, t.role, us(t.start_ns), us(t.end_ns) - us(t.start_ns))
+            builder.slice(pid, tid, t.role, us(t.start_ns), us(t.end_ns) - us(t.start_ns))
         events = t.events[: max(0, budget - used)]
         cut = cut or len(events) < len(t.events)
         _events(builder, pid, t, events, us)
@@ -163,11 +170,11 @@ def _events(
 ) -> None:
     for i, (t_ns, kind, value, other) in enumerate(events):
         ts = us(t_ns)
-        following = us(events[i + 1][0]) if i + 1 < len(events) else ts + SLICE_US
+        following = us(events[i + 1][0] if i + 1 < len(events) else thread.end_ns or t_ns + 1000)
         args: dict[str, Any] = {"value": value}
         if other != -1:
             args["other"] = other
-        builder.slice(pid, thread.index, kind, ts, min(SLICE_US, following - ts), args)
+        builder.slice(pid, track(pid, thread.index), kind, ts, min(SLICE_US, following - ts), args)
 
 
 def _flow(builder: TraceBuilder, pid: int, evidence: Evidence, base_ns: int, us: Any) -> None:
@@ -183,6 +190,6 @@ def _flow(builder: TraceBuilder, pid: int, evidence: Evidence, base_ns: int, us:
     start = before[-1]
     builder.flow(
         evidence.kind,
-        (pid, start.thread, us(base_ns + start.t_ns)),
-        (pid, end.thread, us(base_ns + end.t_ns)),
+        (pid, track(pid, start.thread), us(base_ns + start.t_ns)),
+        (pid, track(pid, end.thread), us(base_ns + end.t_ns)),
     )
