@@ -279,9 +279,9 @@ class Session:
             except OSError as exc:
                 raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
         if self.options.table_on_stdout:
-            from syncdemo.render.console import make_console
+            from syncdemo.render.console import show
 
-            make_console().print(table())
+            show(table())
 
 
 def _plain(renderable: RenderableType) -> str:
@@ -295,7 +295,9 @@ def _plain(renderable: RenderableType) -> str:
         file=buffer, width=FILE_TABLE_WIDTH, color_system=None, highlight=False, soft_wrap=False
     )
     console.print(renderable)
-    return buffer.getvalue()
+    from syncdemo.render.layout import plain_lines
+
+    return plain_lines(buffer.getvalue())
 
 
 def _progress_bar() -> Progress | None:

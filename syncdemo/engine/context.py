@@ -48,6 +48,10 @@ class ThreadContext:
     rng: random.Random
     ops: int = 0
     wait_ns: int = 0
+    waits: list[int] = field(default_factory=list)
+    """Each wait this thread finished or was stopped in, in ns (see :meth:`begin_wait`)."""
+    waiting_since: int = 0
+    """perf_counter_ns at the start of the wait this thread is in now; 0 when running."""
     start_ns: int = 0
     end_ns: int = 0
     data: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +81,25 @@ class ThreadContext:
             self.ops += n
             yield range(done, done + n)
             done += n
+
+    def begin_wait(self) -> int:
+        """This thread starts waiting (for a lock, a fork, a seat); returns the time."""
+        self.waiting_since = time.perf_counter_ns()
+        return self.waiting_since
+
+    def end_wait(self, now: int | None = None) -> int:
+        """The wait begun by :meth:`begin_wait` is over: count it; returns its length.
+
+        The engine calls it when the thread's function ends, so a thread stopped by the
+        watchdog in the middle of a deadlocked wait counts the time it spent blocked.
+        """
+        if not self.waiting_since:
+            return 0
+        waited = (time.perf_counter_ns() if now is None else now) - self.waiting_since
+        self.waiting_since = 0
+        self.wait_ns += waited
+        self.waits.append(waited)
+        return waited
 
     def record(self, kind: str, value: int, other: int = -1) -> None:
         """With --trace: append one event to this thread's own buffer, up to its cap."""

@@ -52,7 +52,11 @@ class Scenario(ABC, Generic[S]):
     shared_state: str
     invariant: str
     violation_noun: str
-    """What one violation is called, plural: "lost updates", "stale reads"."""
+    """What one violation is called, plural: "lost updates", "stale reads". A trial's
+    ``Outcome.violations`` counts exactly these, and nothing else."""
+    violation_share: bool = True
+    """Whether violations are a part of ``Outcome.expected`` (lost updates of the expected
+    final value), so the report may show them as a percentage of it."""
     why: WhyItBreaks
     strategies: tuple[Strategy, ...]
     default_sync: str
@@ -90,6 +94,14 @@ class Scenario(ABC, Generic[S]):
     def outcome_key(self, outcome: Outcome) -> int:
         """The number the outcome histogram buckets trials by."""
         return outcome.violations
+
+    def kept_ops(self, outcome: Outcome, ops: int) -> int:
+        """Of the ``ops`` operations the threads did, how many left their work intact.
+
+        By default each violation undid one operation (a lost update, a torn read); a
+        scenario whose violations are work never done (a deadlock) keeps every operation
+        done, and says so by overriding this."""
+        return max(0, ops - outcome.violations)
 
     def grade(self, outcome: Outcome, config: RunConfig) -> str:
         """jcstress-style: ACCEPTABLE, FORBIDDEN, or a scenario's own INTERESTING case."""

@@ -144,7 +144,7 @@ class CounterScenario(Scenario[Counter]):
         "this thread's read and write, this thread's write overwrites it: a lost update."
     )
     shared_state = "one integer, counter.value, starting at 0"
-    invariant = "final value == threads x iterations"
+    invariant = "final value == threads × iterations"
     violation_noun = "lost updates"
     why = _WHY
     strategies = (_NONE, _LOCK)

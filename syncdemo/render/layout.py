@@ -1,0 +1,251 @@
+"""Tables that never cut a name or a number, at any width.
+
+Rich fits a table that is too wide by narrowing its widest columns and then every column
+evenly, which ends in "…" inside names and numbers. A :class:`Grid` lays itself out
+instead, trying in order, at the width it is given:
+
+1. every column at its natural width;
+2. the columns at widths that wrap headers and sentences between words and never break a
+   name or a number (each such cell is as wide as its text);
+3. the same without decorative columns (bars), which are the first thing to go;
+4. the same with each column's shorter header;
+5. stacked: one block per row, a line per column ("header  value"), which fits any width
+   a line of text fits.
+
+Every column folds as a last resort (a word longer than the whole screen is split, never
+replaced by "…").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text, TextType
+
+#: Wider than any table syncdemo draws: the width at which a table shows its natural size.
+UNBOUNDED = 100_000
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a :class:`Grid`, and how it may give way when space is short."""
+
+    header: str
+    justify: str = "left"
+    short: str = ""
+    """A shorter header for narrow screens ("" keeps ``header``)."""
+    wrap: bool = False
+    """Sentences that may wrap between words; names and numbers (the default) never wrap."""
+    decorative: bool = False
+    """A bar or other picture of a number shown elsewhere: dropped before anything else."""
+    style: str = ""
+    min_width: int | None = None
+
+
+class Grid:
+    """A table built row by row like a Rich ``Table``, laid out when it is rendered."""
+
+    def __init__(
+        self,
+        *columns: Col,
+        title: TextType = "",
+        show_lines: bool = False,
+        show_edge: bool = False,
+        show_header: bool = True,
+        keyed: bool = False,
+    ) -> None:
+        self.columns = list(columns)
+        self.title = title
+        self.show_lines = show_lines
+        self.show_edge = show_edge
+        self.show_header = show_header
+        self.keyed = keyed
+        """The first column names each row (a trial number): when the rows do not fit side
+        by side, try them as columns (one row per other column) before stacking."""
+        self.rows: list[tuple[list[RenderableType], str | None]] = []
+
+    def add_column(self, header: str, **kwargs: object) -> None:
+        self.columns.append(Col(header, **kwargs))  # type: ignore[arg-type]
+
+    def add_row(self, *cells: RenderableType, style: str | None = None) -> None:
+        self.rows.append((list(cells), style))
+
+    # --- layouts --------------------------------------------------------------------------
+
+    def table(self, *, short: bool = False, decorated: bool = True) -> Table:
+        """The rows as a Rich table with natural column widths."""
+        table = Table(
+            title=self.title or None,
+            title_justify="left",
+            show_edge=self.show_edge,
+            pad_edge=self.show_edge,
+            show_lines=self.show_lines,
+            show_header=self.show_header,
+            box=box.HEAVY_HEAD if self.show_header else None,
+        )
+        keep = [i for i, c in enumerate(self.columns) if decorated or not c.decorative]
+        for i in keep:
+            c = self.columns[i]
+            table.add_column(
+                (c.short or c.header) if short else c.header,
+                justify=c.justify,  # type: ignore[arg-type]
+                style=c.style or None,
+                no_wrap=not c.wrap,
+                overflow="fold",
+                min_width=c.min_width,
+            )
+        for cells, style in self.rows:
+            table.add_row(*(cells[i] if i < len(cells) else "" for i in keep), style=style)
+        return table
+
+    def layouts(self) -> Iterable[Table]:
+        seen: set[tuple[bool, bool]] = set()
+        has_short = any(c.short and c.short != c.header for c in self.columns)
+        has_decor = any(c.decorative for c in self.columns)
+        for short, decorated in ((False, True), (False, False), (True, False)):
+            key = (short and has_short, decorated or not has_decor)
+            if key not in seen:
+                seen.add(key)
+                yield self.table(short=key[0], decorated=key[1])
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        first = True
+        for table in self.layouts():
+            if first and _natural(console, table) <= width:
+                yield table
+                return
+            first = False
+            fitted = fit_widths(console, table, width)
+            if fitted is not None:
+                yield fitted
+                return
+        if self.keyed:
+            turned = self.transposed()
+            fitted = fit_widths(console, turned, width)
+            if fitted is not None:
+                yield fitted
+                return
+        yield self.stacked()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        natural = _natural(console, self.table())
+        return Measurement(min(natural, 20), natural).with_maximum(options.max_width)
+
+    def transposed(self) -> Table:
+        """Rows as columns: the first column's values head the columns, every other
+        (non-decorative) column becomes a row."""
+        key, *others = [c for c in self.columns if not c.decorative]
+        index = {id(c): i for i, c in enumerate(self.columns)}
+        table = Table(
+            title=self.title or None, title_justify="left", show_edge=False, pad_edge=False
+        )
+        table.add_column(key.header, no_wrap=True, overflow="fold")
+        for cells, _style in self.rows:
+            first = cells[0] if cells else ""
+            table.add_column(first if isinstance(first, str) else "", justify="right")
+        for c in others:
+            i = index[id(c)]
+            table.add_row(
+                " ".join(c.header.split()),
+                *((cells[i] if i < len(cells) else "") for cells, _ in self.rows),
+            )
+        for column in table.columns[1:]:
+            column.no_wrap = True
+            column.overflow = "fold"
+        return table
+
+    def stacked(self) -> RenderableType:
+        """One block per row: a line per (non-decorative) column, header then value."""
+        parts: list[RenderableType] = []
+        if self.title:
+            title = self.title if isinstance(self.title, Text) else Text(self.title)
+            parts.append(title)
+        columns = [(i, c) for i, c in enumerate(self.columns) if not c.decorative]
+        for cells, style in self.rows:
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="bold", overflow="fold")
+            grid.add_column(overflow="fold")
+            for i, c in columns:
+                cell = cells[i] if i < len(cells) else ""
+                if cell == "" and not c.header:
+                    continue
+                grid.add_row(" ".join(c.header.split()) or "", cell, style=style)
+            parts += ["", grid]
+        return Group(*parts)
+
+
+def _natural(console: Console, renderable: RenderableType) -> int:
+    options = console.options.update_width(UNBOUNDED)
+    return Measurement.get(console, options, renderable).maximum
+
+
+def fit_widths(console: Console, table: Table, width: int) -> Table | None:
+    """``table`` with fixed column widths that fit ``width`` and break no name or number
+    (a no-wrap cell gets its whole length, headers and sentences wrap between words), or
+    None when even that is too wide."""
+    options = console.options.update_width(UNBOUNDED)
+    lows: list[int] = []
+    highs: list[int] = []
+    for column in table.columns:
+        low = high = 1
+        for i, cell in enumerate((column.header, *column.cells)):
+            m = Measurement.get(console, options, cell)
+            header = i == 0
+            low = max(low, m.minimum if (header or not column.no_wrap) else m.maximum)
+            high = max(high, m.maximum)
+        if column.min_width:
+            low, high = max(low, column.min_width), max(high, column.min_width)
+        lows.append(low)
+        highs.append(max(low, high))
+    # Rich's own accounting of what a table adds around its cells.
+    extra = table._extra_width + sum(table._get_padding_width(i) for i in range(len(table.columns)))
+    spare = width - extra - sum(lows)
+    if spare < 0:
+        return None
+    widths = _share(lows, highs, spare)
+    fitted = Table(
+        title=table.title,
+        title_justify=table.title_justify,
+        show_edge=table.show_edge,
+        pad_edge=table.pad_edge,
+        show_lines=table.show_lines,
+        show_header=table.show_header,
+        box=table.box,
+    )
+    fitted.columns = [
+        replace(c, width=w, no_wrap=False, min_width=None, _index=i)
+        for i, (c, w) in enumerate(zip(table.columns, widths, strict=True))
+    ]
+    fitted.rows = table.rows
+    return fitted
+
+
+def _share(lows: Sequence[int], highs: Sequence[int], spare: int) -> list[int]:
+    """Widths from ``lows`` up towards ``highs``: ``spare`` cells shared fairly, so that
+    columns wanting little get all of it and only the widest ones wrap."""
+    widths = list(lows)
+    open_ = [i for i in range(len(lows)) if highs[i] > lows[i]]
+    while open_ and spare > 0:
+        fair = spare // len(open_)
+        settled = [i for i in open_ if highs[i] - widths[i] <= fair]
+        if not settled:
+            for n, i in enumerate(open_):
+                widths[i] += fair + (1 if n < spare - fair * len(open_) else 0)
+            break
+        for i in settled:
+            spare -= highs[i] - widths[i]
+            widths[i] = highs[i]
+        open_ = [i for i in open_ if i not in settled]
+    return widths
+
+
+def plain_lines(text: str) -> str:
+    """``text`` with the spaces at the end of each line removed (Rich pads lines to the
+    table's width, which a pipe or a file should not get)."""
+    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
