@@ -114,7 +114,8 @@ def test_dining_fairness_counts_meals_until_the_first_philosopher_stops() -> Non
     meals_at = [[100, 200, 300], [150, 400, 500], [250, 450, 600]]
     waits = [[10, 20, 30], [5, 5, 5], [1000, 1, 1]]
     for ctx, stamps, waited in zip(ctxs, meals_at, waits, strict=True):
-        ctx.data.update(meals_at=stamps, waits=waited)
+        ctx.data["meals_at"] = stamps
+        ctx.waits[:] = waited
         ctx.end_ns = stamps[-1] + 1
         ctx.ops = 3
         table.plates[ctx.index] = 3
