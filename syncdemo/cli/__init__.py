@@ -59,9 +59,9 @@ class SyncdemoGroup(click.Group):
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # Click's main ends a broken pipe quietly
             _silence_stdout()
+            if exc.errno == errno.EPIPE:  # the reader had enough (| head): stop quietly
+                ctx.exit(0)
             click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
             ctx.exit(1)
 

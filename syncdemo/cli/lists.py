@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import click
+
 #: A sweep runs at most this many points (thread counts x iteration counts).
 MAX_POINTS = 64
 LIST_SYNTAX = "a list (1,2,4,8), a range (1-16 or 1..16) or powers of two (pow2:64)"
@@ -64,6 +66,13 @@ def _bounded(value: int, low: int, high: int, item: str) -> int:
 
 
 def parse_spec(text: str) -> tuple[str, str | None]:
-    """'counter:lock' -> ('counter', 'lock'); 'counter' -> ('counter', None): every strategy."""
-    name, _, sync = text.partition(":")
+    """'counter:lock' -> ('counter', 'lock'); 'counter' -> ('counter', None): every strategy.
+    A colon promises a strategy: 'counter:' without one is a usage error, not all of them."""
+    name, colon, sync = text.partition(":")
+    if colon and not sync.strip():
+        raise click.BadParameter(
+            f"{text!r} names no strategy after the colon: give one ({name.strip()}:STRATEGY), "
+            f"or just {name.strip()!r} for all of them.",
+            param_hint=f"'{text}'",
+        )
     return name.strip(), sync.strip() or None

@@ -35,7 +35,18 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "jsonl", "csv")
 #: ``-o FILE`` without ``--format`` takes the format from the file's extension.
-EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+EXTENSIONS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".txt": "table",
+    ".text": "table",
+    "": "table",
+}
+#: Extensions of formats syncdemo does not write (yet): a file named so would hold
+#: something else, so ``-o`` refuses them whatever ``--format`` says.
+NOT_WRITTEN = (".svg", ".html", ".htm", ".md", ".markdown", ".png", ".pdf", ".xml", ".yaml")
 #: Width of a table written to a file with ``--format table -o FILE`` (no terminal to ask).
 FILE_TABLE_WIDTH = 120
 
@@ -140,8 +151,19 @@ def resolve(
                 f"cannot write {str(path)!r}: {str(parent)!r} is not a directory.",
                 param_hint="'-o' / '--output'",
             )
+        suffix = path.suffix.lower()
+        if suffix in NOT_WRITTEN or (fmt is None and suffix not in EXTENSIONS):
+            known = ", ".join(
+                f"{'/'.join(e for e, n in EXTENSIONS.items() if n == name and e)} ({name})"
+                for name in formats
+            ).replace("(table)", "(the plain table)")
+            raise click.BadParameter(
+                f"{str(path)!r}: syncdemo does not write {suffix or 'that'} files; -o takes "
+                f"{known}; or any other name with --format.",
+                param_hint="'-o' / '--output'",
+            )
         if fmt is None:
-            fmt = EXTENSIONS.get(path.suffix.lower(), "table")
+            fmt = EXTENSIONS[suffix]
             if fmt not in formats:
                 raise click.BadParameter(
                     f"{str(path)!r}: this command writes {', '.join(formats)}, not {fmt}.",

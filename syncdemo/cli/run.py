@@ -77,6 +77,9 @@ def run(
       syncdemo run counter --check || echo "updates were lost"
     """
     scenario = opt.lookup(name)
+    source = click.get_current_context().get_parameter_source("show")
+    if not trace and source is not None and source.name == "COMMANDLINE":
+        click.echo("Warning: --show only matters with --trace; ignoring it.", err=True)
     sync = opt.check_sync(scenario, sync)
     window = opt.check_window(scenario, window)
     from syncdemo.batch import Planned

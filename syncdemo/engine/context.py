@@ -66,7 +66,13 @@ class ThreadContext:
 
     def chunks(self) -> Iterator[range]:
         """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
-        counting them as operations and ending early when the run is cancelled (Ctrl-C).
+        counting each as operations once it is done, and ending early when the run is
+        cancelled (Ctrl-C, the watchdog).
+
+        A chunk is done when the worker comes back for the next one (or the loop ends); a
+        worker stopped in the middle of one (it raised :class:`Stopped`) never asks again,
+        so that chunk is not counted: ``ops`` may fall short by part of a chunk, but never
+        counts work that was not done.
 
         Looking at the stop flag once a chunk, not once an iteration, keeps the loop that
         races free of extra calls (each call is a place the interpreter may switch threads).
@@ -78,8 +84,8 @@ class ThreadContext:
                 self.trace = None  # workers re-read ctx.trace at each chunk
                 self.trace_capped = True
             n = min(CHUNK, total - done)
-            self.ops += n
             yield range(done, done + n)
+            self.ops += n  # the worker came back for more: that chunk is done
             done += n
 
     def begin_wait(self) -> int:

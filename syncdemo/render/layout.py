@@ -4,12 +4,12 @@ Rich fits a table that is too wide by narrowing its widest columns and then ever
 evenly, which ends in "…" inside names and numbers. A :class:`Grid` lays itself out
 instead, trying in order, at the width it is given:
 
-1. every column at its natural width;
-2. the columns at widths that wrap headers and sentences between words and never break a
-   name or a number (each such cell is as wide as its text);
-3. the same without decorative columns (bars), which are the first thing to go;
-4. the same with each column's shorter header;
-5. stacked: one block per row, a line per column ("header  value"), which fits any width
+1. every column at its natural width; then without decorative columns (bars), the first
+   thing to go; then also with each column's shorter header;
+2. the same three at widths that wrap headers and sentences between words and never
+   break a name or a number (each such cell is as wide as its text);
+3. with ``keyed`` rows (a trial number first), the rows as columns;
+4. stacked: one block per row, a line per column ("header  value"), which fits any width
    a line of text fits.
 
 Every column folds as a last resort (a word longer than the whole screen is split, never
@@ -115,23 +115,22 @@ class Grid:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        first = True
-        for table in self.layouts():
-            if first and _natural(console, table) <= width:
+        layouts = list(self.layouts())
+        for table in layouts:  # first without wrapping anything
+            if _natural(console, table) <= width:
                 yield table
                 return
-            first = False
+        for table in layouts:  # then wrapping headers and sentences between words
             fitted = fit_widths(console, table, width)
             if fitted is not None:
                 yield fitted
                 return
         if self.keyed:
-            turned = self.transposed()
-            fitted = fit_widths(console, turned, width)
+            fitted = fit_widths(console, self.transposed(), width)
             if fitted is not None:
                 yield fitted
                 return
-        yield self.stacked()
+        yield self.stacked(width)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         natural = _natural(console, self.table())
@@ -160,16 +159,29 @@ class Grid:
             column.overflow = "fold"
         return table
 
-    def stacked(self) -> RenderableType:
-        """One block per row: a line per (non-decorative) column, header then value."""
+    def stacked(self, width: int = UNBOUNDED) -> RenderableType:
+        """One block per row: a line per (non-decorative) column, header then value; the
+        headers get what the longest value leaves of ``width`` (at least a third)."""
         parts: list[RenderableType] = []
         if self.title:
             title = self.title if isinstance(self.title, Text) else Text(self.title)
             parts.append(title)
         columns = [(i, c) for i, c in enumerate(self.columns) if not c.decorative]
+        headers = max((len(" ".join(c.header.split())) for _, c in columns), default=0)
+        values = (
+            max(
+                (len(Text.from_markup(cells[i]).plain) if isinstance(cells[i], str) else 0)
+                for cells, _ in self.rows
+                for i, _ in columns
+                if i < len(cells)
+            )
+            if self.rows
+            else 0
+        )
+        head = max(min(headers, width - 2 - values), min(headers, width // 3), 1)
         for cells, style in self.rows:
             grid = Table.grid(padding=(0, 2))
-            grid.add_column(style="bold", overflow="fold")
+            grid.add_column(style="bold", overflow="fold", width=head)
             grid.add_column(overflow="fold")
             for i, c in columns:
                 cell = cells[i] if i < len(cells) else ""
