@@ -168,15 +168,9 @@ class Grid:
             parts.append(title)
         columns = [(i, c) for i, c in enumerate(self.columns) if not c.decorative]
         headers = max((len(" ".join(c.header.split())) for _, c in columns), default=0)
-        values = (
-            max(
-                (len(Text.from_markup(cells[i]).plain) if isinstance(cells[i], str) else 0)
-                for cells, _ in self.rows
-                for i, _ in columns
-                if i < len(cells)
-            )
-            if self.rows
-            else 0
+        values = max(
+            (_length(cells[i]) for cells, _ in self.rows for i, _ in columns if i < len(cells)),
+            default=0,
         )
         head = max(min(headers, width - 2 - values), min(headers, width // 3), 1)
         for cells, style in self.rows:
@@ -190,6 +184,13 @@ class Grid:
                 grid.add_row(" ".join(c.header.split()) or "", cell, style=style)
             parts += ["", grid]
         return Group(*parts)
+
+
+def _length(cell: RenderableType) -> int:
+    """How wide a cell's text is on one line (0 for other renderables)."""
+    if isinstance(cell, Text):
+        return cell.cell_len
+    return len(Text.from_markup(cell).plain) if isinstance(cell, str) else 0
 
 
 def _natural(console: Console, renderable: RenderableType) -> int:
