@@ -4,12 +4,13 @@ Rich fits a table that is too wide by narrowing its widest columns and then ever
 evenly, which ends in "…" inside names and numbers. A :class:`Grid` lays itself out
 instead, trying in order, at the width it is given:
 
-1. every column at its natural width; then without decorative columns (bars), the first
-   thing to go; then also with each column's shorter header;
-2. the same three at widths that wrap headers and sentences between words and never
-   break a name or a number (each such cell is as wide as its text);
-3. with ``keyed`` rows (a trial number first), the rows as columns;
-4. stacked: one block per row, a line per column ("header  value"), which fits any width
+1. every column at its natural width; or, if only headers need to wrap, so be it;
+2. without decorative columns (bars), the first thing to go; then also with each
+   column's shorter header;
+3. the same two at widths that wrap headers and sentences between words and never break
+   a name or a number (each such cell is as wide as its text);
+4. with ``keyed`` rows (a trial number first), the rows as columns;
+5. stacked: one block per row, a line per column ("header  value"), which fits any width
    a line of text fits.
 
 Every column folds as a last resort (a word longer than the whole screen is split, never
@@ -18,7 +19,7 @@ replaced by "…").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rich import box
@@ -103,24 +104,25 @@ class Grid:
             table.add_row(*(cells[i] if i < len(cells) else "" for i in keep), style=style)
         return table
 
-    def layouts(self) -> Iterable[Table]:
-        seen: set[tuple[bool, bool]] = set()
-        has_short = any(c.short and c.short != c.header for c in self.columns)
-        has_decor = any(c.decorative for c in self.columns)
-        for short, decorated in ((False, True), (False, False), (True, False)):
-            key = (short and has_short, decorated or not has_decor)
-            if key not in seen:
-                seen.add(key)
-                yield self.table(short=key[0], decorated=key[1])
-
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        layouts = list(self.layouts())
-        for table in layouts:  # first without wrapping anything
+        full = self.table()
+        if _natural(console, full) <= width:
+            yield full
+            return
+        fitted = fit_widths(console, full, width, wrap_cells=False)
+        if fitted is not None:  # the bars stay if only headers need to wrap
+            yield fitted
+            return
+        has_short = any(c.short and c.short != c.header for c in self.columns)
+        plain = [self.table(decorated=False)]  # the bars go first
+        if has_short:
+            plain.append(self.table(short=True, decorated=False))
+        for table in plain:  # then, without wrapping anything, shorter headers
             if _natural(console, table) <= width:
                 yield table
                 return
-        for table in layouts:  # then wrapping headers and sentences between words
+        for table in plain:  # then wrapping headers and sentences between words
             fitted = fit_widths(console, table, width)
             if fitted is not None:
                 yield fitted
@@ -198,10 +200,12 @@ def _natural(console: Console, renderable: RenderableType) -> int:
     return Measurement.get(console, options, renderable).maximum
 
 
-def fit_widths(console: Console, table: Table, width: int) -> Table | None:
+def fit_widths(
+    console: Console, table: Table, width: int, *, wrap_cells: bool = True
+) -> Table | None:
     """``table`` with fixed column widths that fit ``width`` and break no name or number
-    (a no-wrap cell gets its whole length, headers and sentences wrap between words), or
-    None when even that is too wide."""
+    (a no-wrap cell gets its whole length, headers and sentences wrap between words; with
+    ``wrap_cells`` false only headers wrap), or None when even that is too wide."""
     options = console.options.update_width(UNBOUNDED)
     lows: list[int] = []
     highs: list[int] = []
@@ -210,7 +214,11 @@ def fit_widths(console: Console, table: Table, width: int) -> Table | None:
         for i, cell in enumerate((column.header, *column.cells)):
             m = Measurement.get(console, options, cell)
             header = i == 0
-            low = max(low, m.minimum if (header or not column.no_wrap) else m.maximum)
+            if header and not wrap_cells:  # a header may wrap, to three lines at most
+                low = max(low, m.minimum, -(-m.maximum // 3))
+            else:
+                wraps = header or (wrap_cells and not column.no_wrap)
+                low = max(low, m.minimum if wraps else m.maximum)
             high = max(high, m.maximum)
         if column.min_width:
             low, high = max(low, column.min_width), max(high, column.min_width)
