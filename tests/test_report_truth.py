@@ -335,3 +335,40 @@ def test_list_marks_the_safe_strategies(invoke: Invoke) -> None:
     out = invoke("list").stdout
     assert "✓ safe" in out
     assert "none*, lock✓" in out, "counter: none (default, unsafe), lock (safe)"
+
+
+def test_describe_shows_workers_without_their_tracing(invoke: Invoke) -> None:
+    out = invoke("describe", "counter").stdout
+    assert "def increment_unsafe(" in out and "state.value = value" in out
+    assert "trace" not in out.split("def increment_unsafe(")[1].split("╰")[0]
+    assert "left out above" in out
+    data = invoke("describe", "counter", "--format", "json").stdout
+    assert "trace.append" in data, "the JSON keeps the code as it is"
+
+
+def test_without_tracing_drops_only_the_recording() -> None:
+    from syncdemo.render.catalogue import without_tracing
+
+    code = "\n".join(
+        [
+            "def work(state, ctx):",
+            "    for chunk in ctx.chunks():",
+            "        trace = ctx.trace",
+            "        for _ in chunk:",
+            "            value = state.value",
+            "            if trace is not None:",
+            "                trace.append((1, READ, value, -1))",
+            "            state.value = value + 1",
+            "        if ctx.trace is not None:",
+            "            ctx.record(WRITE, 1)",
+            "    done(state)",
+        ]
+    )
+    assert without_tracing(code).splitlines() == [
+        "def work(state, ctx):",
+        "    for chunk in ctx.chunks():",
+        "        for _ in chunk:",
+        "            value = state.value",
+        "            state.value = value + 1",
+        "    done(state)",
+    ]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -123,10 +124,45 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
     why.append(info.why_gil if runtime.gil else info.why_free_threaded)
 
     parts: list[RenderableType] = [head, table_part, "", why, ""]
+    hidden = False
     for source in info.sources:
-        syntax = Syntax(source.code, "python", theme="ansi_dark", word_wrap=True)
-        parts.append(Panel(syntax, title=source.title, title_align="left"))
+        code = without_tracing(source.code)
+        hidden = hidden or code != source.code
+        syntax = Syntax(code, "python", theme="ansi_dark", word_wrap=True)
+        # the title above the box, not in its border, where Rich would crop it
+        parts += [Text(source.title, style="bold"), Panel(syntax)]
+    if hidden:
+        parts.append(
+            Text(
+                "The lines that record events for --trace are left out above; "
+                "'describe --format json' has the code as it is."
+            )
+        )
     return Group(*parts)
+
+
+_TRACE_TEST = re.compile(r"if (ctx\.)?trace is not None:$")
+_TRACE_SETUP = re.compile(r"trace = ctx\.trace\b")
+
+
+def without_tracing(code: str) -> str:
+    """A worker as a reader should see it: without the ``if trace is not None:`` blocks
+    and ``trace = ctx.trace`` lines that only record events for --trace."""
+    kept: list[str] = []
+    block: int | None = None  # the indent of the trace test whose body is being skipped
+    for line in code.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if block is not None and (not line.strip() or indent > block):
+            continue
+        block = None
+        stripped = line.strip()
+        if _TRACE_TEST.match(stripped):
+            block = indent
+            continue
+        if _TRACE_SETUP.match(stripped):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 LIST_CSV_FIELDS = ("name", "summary", "invariant", "default_sync", "strategies", "safe", "origin")
