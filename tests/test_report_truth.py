@@ -372,3 +372,13 @@ def test_without_tracing_drops_only_the_recording() -> None:
         "            state.value = value + 1",
         "    done(state)",
     ]
+
+
+def test_the_readme_says_what_one_violation_is_for_every_scenario() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What one violation is")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for scenario in scenarios.all_scenarios():
+        row = next((r for r in rows if f"`{scenario.name}`" in r.split("|")[1]), None)
+        assert row is not None, f"README: no 'one violation is' row for {scenario.name}"
+        assert row.split("|")[2].strip() == scenario.violation_noun, scenario.name
