@@ -382,3 +382,19 @@ def test_the_readme_says_what_one_violation_is_for_every_scenario() -> None:
         row = next((r for r in rows if f"`{scenario.name}`" in r.split("|")[1]), None)
         assert row is not None, f"README: no 'one violation is' row for {scenario.name}"
         assert row.split("|")[2].strip() == scenario.violation_noun, scenario.name
+
+
+def test_the_quiz_asks_with_a_colon_and_ctrl_c_exits_130(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from syncdemo.cli import cli
+    from syncdemo.cli import explore as explore_command
+
+    monkeypatch.setattr(explore_command, "interactive", lambda: True)
+    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None})
+    result = runner.invoke(cli, ["explore", "counter", "--quiz", "--seed", "5"], input="")
+    assert result.exit_code == 130, result.output
+    assert "Your answer: " in result.output
+    assert "Aborted!" not in result.output

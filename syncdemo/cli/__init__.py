@@ -103,6 +103,10 @@ def main() -> None:
         try:
             cli(prog_name="syncdemo")
         except SystemExit as done:
+            from click.utils import PacifyFlushWrapper
+
+            if isinstance(sys.stdout, PacifyFlushWrapper):  # Click ended a broken pipe (exit 1)
+                raise SystemExit(0) from None  # ... which every command ends quietly, with 0
             sys.stdout.flush()
             raise SystemExit(done.code) from None
     except OSError as exc:
