@@ -103,10 +103,10 @@ def main() -> None:
         try:
             cli(prog_name="syncdemo")
         except SystemExit as done:
-            from click.utils import PacifyFlushWrapper
-
-            if isinstance(sys.stdout, PacifyFlushWrapper):  # Click ended a broken pipe (exit 1)
-                raise SystemExit(0) from None  # ... which every command ends quietly, with 0
+            # Click ends a broken pipe outside a command (--help) with exit 1, after
+            # wrapping stdout in its (private) PacifyFlushWrapper; commands end it with 0
+            if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+                raise SystemExit(0) from None
             sys.stdout.flush()
             raise SystemExit(done.code) from None
     except OSError as exc:
