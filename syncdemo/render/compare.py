@@ -24,7 +24,7 @@ from syncdemo.batch import (
     SweepRow,
     lost_fraction,
 )
-from syncdemo.render.layout import Col, Grid
+from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.render.table import counted, rate, runtime_line, seconds
 from syncdemo.results import RunResult
 
@@ -123,9 +123,9 @@ def _compare_table(comparison: Comparison) -> Grid:
     columns += [
         Col("violated", "right"),
         Col(f"{noun} (median)", "right", short=noun, wrap=True),
-        Col("wall time (min-max)", "right", short="time", wrap=True),
+        Col("wall time (min-max)", "right", short="wall time"),
         Col("kept ops/s", "right", short="kept/s"),
-        Col("slowdown", "right", short="slower"),
+        Col("slowdown", "right", wrap=True),
         Col("", decorative=True),
     ]
     table = Grid(*columns, title=" · ".join(title))
@@ -135,7 +135,7 @@ def _compare_table(comparison: Comparison) -> Grid:
         name = run.config.sync if one else row.spec
         if run.trials and run.ok and not row.safe:
             name += " †"
-        cells: list[RenderableType] = [name]
+        cells: list[RenderableType | Alt] = [name]
         if len(threads) > 1:
             cells.append(f"{run.config.threads:,}")
         if len(iterations) > 1:
@@ -152,7 +152,7 @@ def _compare_table(comparison: Comparison) -> Grid:
             f"{run.violations.median:,.0f} ({share(lost_fraction(run))})"
             if run.trials and run.violation_share
             else (f"{run.violations.median:,.0f}" if run.trials else "-"),
-            wall_time(run) if run.trials else "-",
+            Alt(wall_time(run), seconds(run.elapsed.median)) if run.trials else "-",
             rate(run.kept_ops_per_s.median) if run.trials else "-",
             slowdown,
             Text(bar(fraction, COST_BAR), style="green" if run.ok else "red")

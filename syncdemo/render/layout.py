@@ -7,6 +7,7 @@ instead, trying in order, at the width it is given:
 1. every column at its natural width; or, if only headers need to wrap, so be it;
 2. without decorative columns (bars), the first thing to go; then also with each
    column's shorter header;
+   (a cell may have a shorter form too, see :class:`Alt`);
 3. the same two at widths that wrap headers and sentences between words and never break
    a name or a number (each such cell is as wide as its text);
 4. with ``keyed`` rows (a trial number first), the rows as columns;
@@ -48,6 +49,20 @@ class Col:
     min_width: int | None = None
 
 
+@dataclass(frozen=True)
+class Alt:
+    """A cell with a shorter form for narrow layouts: "11.3 ms (11.1-11.6)" or "11.3 ms"."""
+
+    full: RenderableType
+    short: RenderableType
+
+
+def _pick(cell: RenderableType | Alt, short: bool) -> RenderableType:
+    if isinstance(cell, Alt):
+        return cell.short if short else cell.full
+    return cell
+
+
 class Grid:
     """A table built row by row like a Rich ``Table``, laid out when it is rendered."""
 
@@ -68,12 +83,12 @@ class Grid:
         self.keyed = keyed
         """The first column names each row (a trial number): when the rows do not fit side
         by side, try them as columns (one row per other column) before stacking."""
-        self.rows: list[tuple[list[RenderableType], str | None]] = []
+        self.rows: list[tuple[list[RenderableType | Alt], str | None]] = []
 
     def add_column(self, header: str, **kwargs: object) -> None:
         self.columns.append(Col(header, **kwargs))  # type: ignore[arg-type]
 
-    def add_row(self, *cells: RenderableType, style: str | None = None) -> None:
+    def add_row(self, *cells: RenderableType | Alt, style: str | None = None) -> None:
         self.rows.append((list(cells), style))
 
     # --- layouts --------------------------------------------------------------------------
@@ -101,7 +116,9 @@ class Grid:
                 min_width=c.min_width,
             )
         for cells, style in self.rows:
-            table.add_row(*(cells[i] if i < len(cells) else "" for i in keep), style=style)
+            table.add_row(
+                *(_pick(cells[i], short) if i < len(cells) else "" for i in keep), style=style
+            )
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -154,7 +171,7 @@ class Grid:
             i = index[id(c)]
             table.add_row(
                 " ".join(c.header.split()),
-                *((cells[i] if i < len(cells) else "") for cells, _ in self.rows),
+                *((_pick(cells[i], False) if i < len(cells) else "") for cells, _ in self.rows),
             )
         for column in table.columns[1:]:
             column.no_wrap = True
@@ -171,7 +188,12 @@ class Grid:
         columns = [(i, c) for i, c in enumerate(self.columns) if not c.decorative]
         headers = max((len(" ".join(c.header.split())) for _, c in columns), default=0)
         values = max(
-            (_length(cells[i]) for cells, _ in self.rows for i, _ in columns if i < len(cells)),
+            (
+                _length(_pick(cells[i], False))
+                for cells, _ in self.rows
+                for i, _ in columns
+                if i < len(cells)
+            ),
             default=0,
         )
         head = max(min(headers, width - 2 - values), min(headers, width // 3), 1)
@@ -180,7 +202,7 @@ class Grid:
             grid.add_column(style="bold", overflow="fold", width=head)
             grid.add_column(overflow="fold")
             for i, c in columns:
-                cell = cells[i] if i < len(cells) else ""
+                cell = _pick(cells[i], False) if i < len(cells) else ""
                 if cell == "" and not c.header:
                     continue
                 grid.add_row(" ".join(c.header.split()) or "", cell, style=style)
