@@ -398,3 +398,22 @@ def test_the_quiz_asks_with_a_colon_and_ctrl_c_exits_130(
     assert result.exit_code == 130, result.output
     assert "Your answer: " in result.output
     assert "Aborted!" not in result.output
+
+
+def test_a_trial_stopped_for_want_of_progress_says_stuck(make_result: MakeResult) -> None:
+    result = make_result((1500,))
+    stuck = dataclasses.replace(
+        result.trials[0].outcome, details={"deadlocked": True, "detected_by": "no progress"}
+    )
+    trials = (dataclasses.replace(result.trials[0], outcome=stuck),)
+    out = render(run_report(dataclasses.replace(result, trials=trials)))
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("1 │"))
+    assert "stuck" in row and "deadlocked" not in row
+
+
+def test_many_trials_fit_80_columns_in_one_summary_row(make_result: MakeResult) -> None:
+    result = make_result(tuple(2000 - 10 * i for i in range(12)))
+    out = render(run_report(result), 80)
+    assert "…" not in out and all(len(line) <= 80 for line in out.splitlines())
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("1-12 │"))
+    assert "11/12 violated" in row

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from syncdemo.render.layout import Col, Grid
+from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
@@ -117,11 +117,14 @@ def counted(n: int, meaning: str) -> str:
 
 
 def result_cell(trial: TrialResult) -> Text:
-    """ok, or why the trial failed: "deadlocked" when the watchdog stopped it."""
+    """ok, or why the trial failed: "deadlocked" when the watchdog stopped it on a wait-for
+    cycle, "stuck" when it stopped it for want of progress."""
     if trial.ok:
         return Text("ok", style="green")
-    if trial.outcome.details.get("deadlocked") is True:
-        return Text("deadlocked", style="bold red")
+    details = trial.outcome.details
+    if details.get("deadlocked") is True:
+        stuck = details.get("detected_by") == "no progress"
+        return Text("stuck" if stuck else "deadlocked", style="bold red")
     return Text("VIOLATED", style="bold red")
 
 
@@ -137,7 +140,7 @@ def run_report(result: RunResult) -> RenderableType:
         Col("trial", "right"),
         Col("expected", "right"),
         Col("observed", "right"),
-        Col(result.violation_noun, "right", wrap=False),
+        Col(result.violation_noun, "right", wrap=True),
         Col("result"),
         Col("wall time", "right", short="time"),
         Col("ops/s", "right"),
@@ -160,7 +163,7 @@ def run_report(result: RunResult) -> RenderableType:
         e = result.elapsed
         r = result.ops_per_s
         trials.add_row(
-            f"{len(result.trials)}",
+            f"1-{len(result.trials)}",
             f"{result.trials[0].outcome.expected:,}",
             "",
             f"median {spread.median:,.0f} (min {spread.min:,.0f}, max {spread.max:,.0f})",
@@ -168,7 +171,7 @@ def run_report(result: RunResult) -> RenderableType:
                 f"{result.violated}/{len(result.trials)} violated",
                 style="bold red" if result.violated else "green",
             ),
-            f"{seconds(e.median)} ({seconds(e.min)}-{seconds(e.max)})",
+            Alt(f"{seconds(e.median)} ({seconds(e.min)}-{seconds(e.max)})", seconds(e.median)),
             rate(r.median),
         )
     parts: list[RenderableType] = [trials]
