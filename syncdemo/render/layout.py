@@ -24,7 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    Group,
+    JustifyMethod,
+    RenderableType,
+    RenderResult,
+)
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text, TextType
@@ -38,7 +45,7 @@ class Col:
     """One column of a :class:`Grid`, and how it may give way when space is short."""
 
     header: str
-    justify: str = "left"
+    justify: JustifyMethod = "left"
     short: str = ""
     """A shorter header for narrow screens ("" keeps ``header``)."""
     wrap: bool = False
@@ -46,7 +53,6 @@ class Col:
     decorative: bool = False
     """A bar or other picture of a number shown elsewhere: dropped before anything else."""
     style: str = ""
-    min_width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,6 @@ class Grid:
         by side, try them as columns (one row per other column) before stacking."""
         self.rows: list[tuple[list[RenderableType | Alt], str | None]] = []
 
-    def add_column(self, header: str, **kwargs: object) -> None:
-        self.columns.append(Col(header, **kwargs))  # type: ignore[arg-type]
-
     def add_row(self, *cells: RenderableType | Alt, style: str | None = None) -> None:
         self.rows.append((list(cells), style))
 
@@ -109,11 +112,10 @@ class Grid:
             c = self.columns[i]
             table.add_column(
                 (c.short or c.header) if short else c.header,
-                justify=c.justify,  # type: ignore[arg-type]
+                justify=c.justify,
                 style=c.style or None,
                 no_wrap=not c.wrap,
                 overflow="fold",
-                min_width=c.min_width,
             )
         for cells, style in self.rows:
             table.add_row(
