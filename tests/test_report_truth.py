@@ -417,3 +417,13 @@ def test_many_trials_fit_80_columns_in_one_summary_row(make_result: MakeResult) 
     assert "…" not in out and all(len(line) <= 80 for line in out.splitlines())
     row = next(line for line in out.splitlines() if line.lstrip().startswith("1-12 │"))
     assert "11/12 violated" in row
+
+
+def test_kept_work_is_the_share_the_check_found_intact() -> None:
+    """barrier: 4 threads × 10 phases read 160 slots; 40 stale reads keep 3/4 of the
+    phases' work, not 40 - 40 = 0."""
+    barrier = scenarios.get("barrier")
+    stale = Outcome(expected=160, observed=120, violations=40)
+    assert barrier.kept_ops(stale, 40) == 30
+    extra = Outcome(expected=200, observed=1500, violations=1300)
+    assert scenarios.get("lazy-init").kept_ops(extra, 1600) == 300, "one get undone per extra"

@@ -98,10 +98,15 @@ class Scenario(ABC, Generic[S]):
     def kept_ops(self, outcome: Outcome, ops: int) -> int:
         """Of the ``ops`` operations the threads did, how many left their work intact.
 
-        By default each violation undid one operation (a lost update, a torn read); a
-        scenario whose violations are work never done (a deadlock) keeps every operation
-        done, and says so by overriding this."""
-        return max(0, ops - outcome.violations)
+        By default the share the check found intact: ``observed / expected`` of them when
+        violations are a part of ``expected`` (the increments that survived; the reads that
+        were clean), else one operation undone per violation. A scenario whose violations
+        are work never done (a deadlock) keeps every operation done, and overrides this."""
+        if self.violation_share and outcome.expected > 0:
+            kept = round(ops * min(1.0, max(0, outcome.observed) / outcome.expected))
+        else:
+            kept = ops - outcome.violations
+        return max(0, min(ops, kept))
 
     def grade(self, outcome: Outcome, config: RunConfig) -> str:
         """jcstress-style: ACCEPTABLE, FORBIDDEN, or a scenario's own INTERESTING case."""
