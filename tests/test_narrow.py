@@ -214,6 +214,14 @@ def test_every_scenario_and_strategy_fits_80_columns(
         total = sum(t["violations"] for t in document["trials"])
         assert document["ok"] is (total == 0), sync
     _pipe_clean(narrow("compare", name, "-n", "40", "--trials", "1").stdout)
+    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None})
+    for sync in scenario.strategy_names():
+        explored = runner.invoke(cli, ["explore", name, "--sync", sync])
+        if explored.exit_code == 2:  # no model of this strategy (the message says why)
+            assert "Error" in explored.stderr
+            continue
+        assert explored.exit_code == 0, explored.output
+        _pipe_clean(explored.stdout)
 
 
 def test_sweep_fits_80_columns(narrow: Callable[..., Result]) -> None:
