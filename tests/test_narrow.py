@@ -197,7 +197,7 @@ def test_list_and_grep_find_every_strategy(narrow: Callable[..., Result]) -> Non
 def test_every_scenario_and_strategy_fits_80_columns(
     name: str, narrow: Callable[..., Result], tmp_path: Path
 ) -> None:
-    """run (traced, two trials: every part of the report), compare and describe, at 80
+    """run (traced, two trials: every part of the report), compare, describe and explore, at 80
     columns in a pipe; and in the JSON written alongside, ok is false exactly when a
     trial has violations."""
     scenario = scenarios.get(name)

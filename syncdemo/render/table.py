@@ -287,9 +287,10 @@ def evidence_parts(result: RunResult) -> list[RenderableType]:
         n = len(result.trials)
         note.append("\nTracing changes the race: ", style="bold")
         note.append(
-            "each recorded event is a call inside the race window, so one more place where "
-            f"the interpreter may switch threads. Violated: {result.violated} of {n} traced "
-            f"trials, {result.untraced_violated} of {n} untraced."
+            "recording adds work inside the race window (time, and calls where the "
+            "interpreter may switch threads), so the race may show more or less often. "
+            f"Violated: {result.violated} of {n} traced trials, {result.untraced_violated} "
+            f"of {n} untraced."
         )
     parts.append(note)
     return parts
