@@ -113,7 +113,8 @@ def _compare_table(comparison: Comparison) -> Grid:
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     if not comparison.ranked:
-        title.append("unranked")
+        several = any(len(group) > 1 for group in comparison.groups)
+        title.append("slowdowns within one scenario and parameters" if several else "unranked")
     noun = runs[0].violation_noun if one and runs else "violations"
     columns = [Col("--sync" if one else "spec")]
     if len(threads) > 1:
