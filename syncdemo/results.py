@@ -275,6 +275,8 @@ class RunResult:
     untraced_violated: int | None = None
     """With --trace: how many of those untraced trials violated the invariant (recording
     adds calls, so places to switch threads, inside the race window)."""
+    counted: tuple[str, str] = ("expected", "observed")
+    """What a trial's ``expected`` and ``observed`` count ("takes tried", "found an item")."""
     violation_share: bool = True
     """Whether a trial's violations are a part of its ``expected`` (lost updates of the
     final value), so that a percentage of it means something."""
@@ -349,6 +351,7 @@ class RunResult:
             "runtime": self.runtime.to_dict(),
             "invariant": self.invariant,
             "violation": self.violation_noun,
+            "counted": {"expected": self.counted[0], "observed": self.counted[1]},
             "trials": [t.to_dict() for t in self.trials],
             "summary": self.summary(),
             "verdict": self.verdict,

@@ -253,7 +253,7 @@ def test_a_traced_run_measures_untraced_trials_too() -> None:
 
 def test_run_shows_the_seed(make_result: MakeResult) -> None:
     out = flat(render(run_report(make_result())))
-    assert "Seed: 7 (repeat this run with --seed 7)" in out
+    assert "Seed: 7 (--seed 7 makes the same random choices again)" in out
 
 
 # --- 9: paths -------------------------------------------------------------------------------
@@ -382,6 +382,7 @@ def test_the_readme_says_what_one_violation_is_for_every_scenario() -> None:
         row = next((r for r in rows if f"`{scenario.name}`" in r.split("|")[1]), None)
         assert row is not None, f"README: no 'one violation is' row for {scenario.name}"
         assert row.split("|")[2].strip() == scenario.violation_noun, scenario.name
+        assert all(f"`{label}`" in row.split("|")[4] for label in scenario.counted), row
 
 
 def test_the_quiz_asks_with_a_colon_and_ctrl_c_exits_130(

@@ -105,6 +105,7 @@ def _result(
         untraced_ops_per_s=(statistics.median(t.ops_per_s for t in untraced) if untraced else None),
         untraced_violated=sum(not t.ok for t in untraced) if untraced else None,
         violation_share=scenario.violation_share,
+        counted=scenario.counted,
         iterations_meaning=scenario.iterations_meaning,
         roles_note=scenario.roles_note(config),
     )

@@ -138,8 +138,8 @@ def run_report(result: RunResult) -> RenderableType:
     share = result.violation_share
     trials = Grid(
         Col("trial", "right"),
-        Col("expected", "right"),
-        Col("observed", "right"),
+        Col(result.counted[0], "right"),
+        Col(result.counted[1], "right"),
         Col(result.violation_noun, "right", wrap=True),
         Col("result"),
         Col("wall time", "right", short="time"),
@@ -196,7 +196,7 @@ def run_report(result: RunResult) -> RenderableType:
     status.append("Runtime: ", style="bold")
     status.append(runtime_line(result.runtime) + "\n")
     status.append("Seed: ", style="bold")
-    status.append(f"{config.seed} (repeat this run with --seed {config.seed})\n")
+    status.append(f"{config.seed} (--seed {config.seed} makes the same random choices again)\n")
     if len(result.trials) > 1:
         e, r = result.elapsed, result.ops_per_s
         status.append("Timing: ", style="bold")

@@ -149,6 +149,7 @@ class BankTransferScenario(Scenario[Bank]):
     )
     invariant = "money conserved, no overdraft, every transfer done"
     violation_noun = "money misplaced + overdrafts + transfers never done"
+    counted = ("money at start", "money at end")
     violation_share = False  # a sum of money and counts of transfers, not a part of the total
     why = WhyItBreaks(
         gil=(

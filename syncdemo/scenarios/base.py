@@ -54,6 +54,9 @@ class Scenario(ABC, Generic[S]):
     violation_noun: str
     """What one violation is called, plural: "lost updates", "stale reads". A trial's
     ``Outcome.violations`` counts exactly these, and nothing else."""
+    counted: tuple[str, str] = ("expected", "observed")
+    """What ``Outcome.expected`` and ``Outcome.observed`` count, as the report's column
+    headers: ("takes tried", "found an item")."""
     violation_share: bool = True
     """Whether violations are a part of ``Outcome.expected`` (lost updates of the expected
     final value), so the report may show them as a percentage of it."""

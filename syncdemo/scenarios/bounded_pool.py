@@ -105,6 +105,7 @@ class BoundedPoolScenario(Scenario[Pool]):
     shared_state = "the set of threads counted in (and a BoundedSemaphore of K)"
     invariant = "never more than K threads use the resource at once"
     violation_noun = "uses over the limit"
+    counted = ("uses", "within the limit")
     why = WhyItBreaks(
         gil=(
             "under the GIL a thread that passed the room check released the GIL for its "

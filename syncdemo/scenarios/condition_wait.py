@@ -152,6 +152,7 @@ class ConditionWaitScenario(ProducerConsumerRoles[Shelf]):
     shared_state = "a list of items and one threading.Condition guarding it"
     invariant = "a woken consumer never takes from an empty list"
     violation_noun = "failed takes"
+    counted = ("takes tried", "found an item")
     why = WhyItBreaks(
         gil=(
             "under the GIL a notified consumer still had to get the condition's lock (and "

@@ -146,6 +146,7 @@ class CounterScenario(Scenario[Counter]):
     shared_state = "one integer, counter.value, starting at 0"
     invariant = "final value == threads × iterations"
     violation_noun = "lost updates"
+    counted = ("expected", "final value")
     why = _WHY
     strategies = (_NONE, _LOCK)
     helpers = (next_value, _validate, _add_one, next_value_after_io, increment_bare)

@@ -162,6 +162,7 @@ class DeadlockScenario(Scenario[Records]):
     shared_state = "two records, each guarded by its own instrumented lock (lock A, lock B)"
     invariant = "every thread finishes all its updates"
     violation_noun = "updates never done (deadlocked)"
+    counted = ("updates planned", "updates done")
     why = WhyItBreaks(
         gil=(
             "under the GIL a thread holding one lock released the GIL (its I/O, or a switch) "

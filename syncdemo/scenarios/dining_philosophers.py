@@ -163,6 +163,7 @@ class DiningPhilosophersScenario(Scenario[Table]):
     shared_state = "one instrumented lock per fork, and one plate per seat"
     invariant = "every philosopher eats all its meals"
     violation_noun = "meals never eaten (deadlocked)"
+    counted = ("meals planned", "meals eaten")
     why = WhyItBreaks(
         gil=(
             "under the GIL each philosopher was switched out, or blocked, after taking its "

@@ -115,6 +115,7 @@ class LazyInitScenario(Scenario[Registry]):
     shared_state = "one slot per object, None until built, and one lock"
     invariant = "each object is built exactly once"
     violation_noun = "extra constructions"
+    counted = ("objects", "constructions")
     violation_share = False  # extra constructions can outnumber the objects several times
     why = WhyItBreaks(
         gil=(

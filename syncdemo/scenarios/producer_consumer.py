@@ -258,6 +258,7 @@ class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
     )
     invariant = "every item produced is consumed exactly once"
     violation_noun = "lost items, duplicates and empty takes"
+    counted = ("produced", "consumed once")
     why = WhyItBreaks(
         gil=(
             "under the GIL another consumer runs while this one handles an item (its I/O "

@@ -267,6 +267,7 @@ class ReadersWritersScenario(Scenario[Record]):
     )
     invariant = "no reader copies a half-written record"
     violation_noun = "torn reads"
+    counted = ("reads", "clean reads")
     why = WhyItBreaks(
         gil=(
             "under the GIL a writer released the GIL while it fetched the next field's value "
