@@ -25,7 +25,7 @@ from syncdemo.batch import (
     lost_fraction,
 )
 from syncdemo.render.layout import Alt, Col, Grid
-from syncdemo.render.table import counted, rate, runtime_line, seconds
+from syncdemo.render.table import amount, rate, runtime_line, seconds
 from syncdemo.results import RunResult
 
 #: Left-to-right eighths of a cell, for horizontal bars.
@@ -109,7 +109,7 @@ def _compare_table(comparison: Comparison) -> Grid:
     if len(threads) == 1:
         title.append(_plural(next(iter(threads)), "thread"))
     if len(iterations) == 1 and one:
-        title[-1] += f" × {counted(next(iter(iterations)), runs[0].iterations_meaning)}"
+        title[-1] += f" × {amount(next(iter(iterations)), runs[0].iterations_meaning)}"
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     if not comparison.ranked:
@@ -187,7 +187,7 @@ def sweep_table(sweep: Sweep) -> RenderableType:
     title = [f"{sweep.scenario}:{sweep.sync}"]
     if not vary_iterations and sweep.iterations:
         meaning = runs[0].iterations_meaning if runs else "iterations per thread"
-        title.append(counted(sweep.iterations[0], meaning))
+        title.append(amount(sweep.iterations[0], meaning))
     if not vary_threads and sweep.threads:
         title.append(_plural(sweep.threads[0], "thread"))
     trials = {r.config.trials for r in runs}

@@ -108,7 +108,7 @@ def _pct(part: float, whole: float) -> str:
     return f"{share:.1f}%"
 
 
-def counted(n: int, meaning: str) -> str:
+def amount(n: int, meaning: str) -> str:
     """ "1 increment per thread", "2 increments per thread": ``meaning`` is plural."""
     first, _, rest = meaning.partition(" ")
     if n == 1 and first.endswith("s") and not first.endswith("ss"):
@@ -131,9 +131,9 @@ def result_cell(trial: TrialResult) -> Text:
 def run_report(result: RunResult) -> RenderableType:
     config = result.config
     title = (
-        f"{config.scenario} · --sync {config.sync} · {counted(config.threads, 'threads')} × "
-        f"{counted(config.iterations, result.iterations_meaning)} · "
-        f"{counted(config.trials, 'trials')}"
+        f"{config.scenario} · --sync {config.sync} · {amount(config.threads, 'threads')} × "
+        f"{amount(config.iterations, result.iterations_meaning)} · "
+        f"{amount(config.trials, 'trials')}"
     )
     share = result.violation_share
     trials = Grid(
