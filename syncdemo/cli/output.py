@@ -105,7 +105,8 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
                     type=click.Path(dir_okay=False, writable=True, path_type=Path),
                     help=(
                         "Write the data to FILE instead of stdout, atomically (complete or "
-                        "not at all); the table still shows on the terminal."
+                        "not at all); the table still shows on the terminal. .json, .jsonl, "
+                        ".csv or .txt (the plain table)."
                     ),
                 ),
                 click.option(
