@@ -91,6 +91,7 @@ def run_fields(run: RunResult) -> dict[str, Any]:
         "lost_fraction": lost_fraction(run),
         "elapsed_s": run.elapsed.to_dict(),
         "ops_per_s": run.ops_per_s.to_dict(),
+        "kept_ops_per_s": run.kept_ops_per_s.to_dict(),
         "ok": run.ok,
     }
 
@@ -110,6 +111,7 @@ RUN_CSV_FIELDS = (
     "elapsed_s_min",
     "elapsed_s_max",
     "ops_per_s_median",
+    "kept_ops_per_s_median",
     "ok",
     "python",
     "implementation",
@@ -138,6 +140,7 @@ def run_csv_row(run: RunResult) -> dict[str, Any]:
         "elapsed_s_min": f"{e.min:.6f}",
         "elapsed_s_max": f"{e.max:.6f}",
         "ops_per_s_median": f"{run.ops_per_s.median:.1f}",
+        "kept_ops_per_s_median": f"{run.kept_ops_per_s.median:.1f}",
         "ok": str(run.ok).lower(),
         "python": run.runtime.python,
         "implementation": run.runtime.implementation,
@@ -154,13 +157,21 @@ def _ratio(value: float | None) -> str:
 # --- compare --------------------------------------------------------------------------------
 
 
+def workload(run: RunResult) -> tuple[Any, ...]:
+    """What a run's throughput depends on besides the strategy: runs are ranked against
+    each other only when all of this is the same."""
+    c = run.config
+    return (c.scenario, c.threads, c.iterations, c.window, c.switch_interval)
+
+
 @dataclass(frozen=True)
 class CompareRow:
     run: RunResult
     safe: bool
     """Whether the strategy is safe by design (a lucky unsafe run is ok but not safe)."""
     slowdown: float | None
-    """The fastest row's median ops/s over this row's: 1.0 for the fastest."""
+    """The fastest comparable row's median kept ops/s over this row's (1.0 for that one);
+    None when nothing is comparable, or this row lost work (it has no price to compare)."""
 
     @property
     def spec(self) -> str:
@@ -179,9 +190,15 @@ class CompareRow:
         }
 
 
+def _timed_and_kept(rows: Sequence[CompareRow]) -> list[CompareRow]:
+    """Rows that finished trials and kept the invariant in all of them."""
+    return [r for r in rows if r.run.trials and r.run.ok]
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """Strategies side by side, with the same parameters, and which was cheapest and safe."""
+    """Strategies side by side. Only runs of one workload (scenario and parameters) are
+    ranked against each other: a slowdown between different workloads means nothing."""
 
     rows: tuple[CompareRow, ...]
     interrupted: bool = False
@@ -190,59 +207,79 @@ class Comparison:
     def of(
         cls, runs: Sequence[RunResult], safe: Sequence[bool], interrupted: bool = False
     ) -> Comparison:
-        best = max((r.ops_per_s.median for r in runs), default=0.0)
-        rows = tuple(
-            CompareRow(
-                run=r,
-                safe=s,
-                slowdown=best / r.ops_per_s.median if r.ops_per_s.median > 0 else None,
-            )
-            for r, s in zip(runs, safe, strict=True)
-        )
-        return cls(rows=rows, interrupted=interrupted)
+        groups: dict[tuple[Any, ...], list[RunResult]] = {}
+        for r in runs:
+            groups.setdefault(workload(r), []).append(r)
+        rows = []
+        for r, s in zip(runs, safe, strict=True):
+            peers = groups[workload(r)]
+            kept = [p.kept_ops_per_s.median for p in peers if p.trials and p.ok]
+            best = max(kept, default=0.0)
+            mine = r.kept_ops_per_s.median
+            slowdown = None
+            if len(peers) > 1 and r.trials and r.ok and mine > 0 and best > 0:
+                slowdown = best / mine
+            rows.append(CompareRow(run=r, safe=s, slowdown=slowdown))
+        return cls(rows=tuple(rows), interrupted=interrupted)
 
     @property
     def ok(self) -> bool:
         return all(r.run.ok for r in self.rows)
 
     @property
+    def groups(self) -> list[list[CompareRow]]:
+        """The rows by workload, in the order each workload first appears."""
+        found: dict[tuple[Any, ...], list[CompareRow]] = {}
+        for r in self.rows:
+            found.setdefault(workload(r.run), []).append(r)
+        return list(found.values())
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the rows are one workload, so that "fastest" and "cheapest" mean
+        something across all of them."""
+        return len(self.groups) == 1
+
+    @property
     def fastest(self) -> CompareRow | None:
-        timed = [r for r in self.rows if r.slowdown is not None]
-        return min(timed, key=lambda r: r.slowdown or 0.0) if timed else None
+        """The fastest row that kept the invariant (a run that lost work is never the
+        fastest), when the rows are one workload."""
+        return _fastest(_timed_and_kept(self.rows)) if self.ranked else None
 
     @property
     def cheapest_safe(self) -> CompareRow | None:
-        """The fastest row whose strategy is safe and that kept the invariant every trial."""
-        kept = [r for r in self.rows if r.safe and r.run.ok and r.slowdown is not None]
-        return min(kept, key=lambda r: r.slowdown or 0.0) if kept else None
+        """The fastest row whose strategy is safe and that kept the invariant every trial,
+        when the rows are one workload."""
+        if not self.ranked:
+            return None
+        return _fastest([r for r in _timed_and_kept(self.rows) if r.safe])
 
     def verdict(self) -> str:
-        """The closing sentence: the cheapest strategy that kept the invariant, and its cost."""
-        best, fastest = self.cheapest_safe, self.fastest
-        if fastest is None:
+        """The closing sentence(s): per workload, the cheapest strategy that kept the
+        invariant and what it cost; different workloads are not ranked."""
+        if not any(r.run.trials for r in self.rows):
             return "No run finished, so there is nothing to compare."
-        if best is None:
-            lucky = [r.spec for r in self.rows if r.run.ok]
-            if lucky:
-                return (
-                    f"No safe strategy ran to the end; {', '.join(lucky)} showed no violation "
-                    "this time but cannot be trusted to: nothing stops the interleaving."
+        if self.ranked:
+            return _group_verdict(self.rows)
+        sentences = [
+            "These rows are different workloads (scenarios or parameters), so they stand "
+            "side by side, unranked."
+        ]
+        for rows in self.groups:
+            if len(rows) > 1 and any(r.run.trials for r in rows):
+                c = rows[0].run.config
+                sentences.append(
+                    f"{c.scenario} ({c.threads} threads × {c.iterations:,}): "
+                    + _group_verdict(rows)
                 )
-            return "No strategy kept the invariant in every trial."
-        sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
-        if best is fastest:
-            return sentence + ", which was also the fastest."
-        sentence += f", {best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}"
-        if not fastest.run.ok:
-            run = fastest.run
-            return sentence + f", which violated it in {run.violated} of {len(run.trials)} trials."
-        return sentence + ", which showed no violation this time but is unsafe."
+        return " ".join(sentences)
 
     def to_dict(self) -> dict[str, Any]:
         fastest, best = self.fastest, self.cheapest_safe
         return {
             "command": "compare",
             "rows": [r.to_dict() for r in self.rows],
+            "ranked": self.ranked,
             "fastest": fastest.spec if fastest else None,
             "cheapest_safe": best.spec if best else None,
             "verdict": self.verdict(),
@@ -252,6 +289,37 @@ class Comparison:
         }
 
 
+def _fastest(rows: Sequence[CompareRow]) -> CompareRow | None:
+    return max(rows, key=lambda r: r.run.kept_ops_per_s.median) if rows else None
+
+
+def _group_verdict(rows: Sequence[CompareRow]) -> str:
+    """The cheapest strategy that kept the invariant among rows of one workload."""
+    kept = _timed_and_kept(rows)
+    best, fastest = _fastest([r for r in kept if r.safe]), _fastest(kept)
+    broke = [r for r in rows if r.run.trials and not r.run.ok]
+    lost = "".join(
+        f" {r.spec} violated it in {r.run.violated} of {len(r.run.trials)} trials: work it "
+        "lost is no speed, so it is not ranked."
+        for r in broke
+    )
+    if best is None:
+        lucky = [r.spec for r in kept]
+        if lucky:
+            return (
+                f"No safe strategy ran to the end; {', '.join(lucky)} showed no violation "
+                "this time but cannot be trusted to: nothing stops the interleaving." + lost
+            )
+        return "No strategy kept the invariant in every trial."
+    sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
+    if best is fastest or fastest is None:
+        return sentence + ", which was also the fastest." + lost
+    return (
+        sentence + f", {best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}, "
+        "which showed no violation this time but is unsafe." + lost
+    )
+
+
 # --- sweep ----------------------------------------------------------------------------------
 
 
@@ -259,7 +327,8 @@ class Comparison:
 class SweepRow:
     run: RunResult
     speedup: float | None
-    """Median ops/s over that of the fewest threads at the same iterations (None: n/a)."""
+    """Median kept ops/s over that of the fewest threads at the same iterations (None:
+    n/a). Work the race undid is not throughput."""
 
     @property
     def threads(self) -> int:
@@ -290,12 +359,12 @@ class Sweep:
         first = runs[0].config if runs else None
         baseline: dict[int, float] = {}
         for r in sorted(runs, key=lambda r: r.config.threads):
-            baseline.setdefault(r.config.iterations, r.ops_per_s.median)
+            baseline.setdefault(r.config.iterations, r.kept_ops_per_s.median)
         several = len({r.config.threads for r in runs}) > 1
         rows = []
         for r in runs:
             base = baseline[r.config.iterations]
-            speedup = r.ops_per_s.median / base if several and base > 0 else None
+            speedup = r.kept_ops_per_s.median / base if several and base > 0 else None
             rows.append(SweepRow(run=r, speedup=speedup))
         return cls(
             scenario=first.scenario if first else "",
@@ -344,9 +413,9 @@ class Sweep:
         fewest = min(self.threads)
         if len(self.threads) > 1:
             base = f"{fewest} thread{'s' if fewest != 1 else ''}"
-            best = max(timed, key=lambda r: r.run.ops_per_s.median)
+            best = max(timed, key=lambda r: r.run.kept_ops_per_s.median)
             most = max(timed, key=lambda r: (r.threads, r.iterations))
-            sentence = f"Throughput peaked at {self.point(best)}"
+            sentence = f"Throughput of kept work peaked at {self.point(best)}"
             if best.threads != fewest and best.speedup is not None:
                 sentence += f", {best.speedup:.2f}× {base}"
             if most is not best and most.speedup is not None:

@@ -219,6 +219,9 @@ class TrialResult:
     startup_s: float = 0.0
     """--runtime processes: from starting the processes to all of them at the start gate
     (not part of ``elapsed_s``, so that ops/s compare fairly with threads)."""
+    kept_ops: int | None = None
+    """Of ``ops``, the operations whose work the check found intact (an increment that was
+    not lost); None: all of them."""
 
     @property
     def ok(self) -> bool:
@@ -226,7 +229,18 @@ class TrialResult:
 
     @property
     def ops_per_s(self) -> float:
+        """Operations done per second, whether or not their work survived."""
         return self.ops / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def kept(self) -> int:
+        return self.ops if self.kept_ops is None else self.kept_ops
+
+    @property
+    def kept_ops_per_s(self) -> float:
+        """Operations per second whose work was kept: what an unsafe strategy really
+        delivered (a lost update is no throughput)."""
+        return self.kept / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +252,8 @@ class TrialResult:
             "elapsed_s": self.elapsed_s,
             "ops": self.ops,
             "ops_per_s": self.ops_per_s,
+            "kept_ops": self.kept,
+            "kept_ops_per_s": self.kept_ops_per_s,
             "threads": [t.to_dict() for t in self.threads],
             "details": dict(self.outcome.details),
             "grade": self.grade,
@@ -282,7 +298,16 @@ class RunResult:
     outcomes: tuple[OutcomeBin, ...] = ()
     outcome_name: str = "outcome"
     untraced_ops_per_s: float | None = None
-    """With --trace: ops/s of one extra trial run without tracing, to show its overhead."""
+    """With --trace: median ops/s of as many extra trials run without tracing, to show its
+    overhead."""
+    untraced_violated: int | None = None
+    """With --trace: how many of those untraced trials violated the invariant (recording
+    adds calls, so places to switch threads, inside the race window)."""
+    counted: tuple[str, str] = ("expected", "observed")
+    """What a trial's ``expected`` and ``observed`` count ("takes tried", "found an item")."""
+    violation_share: bool = True
+    """Whether a trial's violations are a part of its ``expected`` (lost updates of the
+    final value), so that a percentage of it means something."""
     iterations_meaning: str = "iterations per thread"
     """What one of ``config.iterations`` is: "increments per thread", "items per producer"."""
     roles_note: str = ""
@@ -311,6 +336,10 @@ class RunResult:
         return Spread.of([t.ops_per_s for t in self.trials])
 
     @property
+    def kept_ops_per_s(self) -> Spread:
+        return Spread.of([t.kept_ops_per_s for t in self.trials])
+
+    @property
     def violations(self) -> Spread:
         return Spread.of([float(t.outcome.violations) for t in self.trials])
 
@@ -322,12 +351,13 @@ class RunResult:
             "violations": self.violations.to_dict(),
             "elapsed_s": self.elapsed.to_dict(),
             "ops_per_s": self.ops_per_s.to_dict(),
+            "kept_ops_per_s": self.kept_ops_per_s.to_dict(),
             "outcome_name": self.outcome_name,
             "outcomes": [o.to_dict() for o in self.outcomes],
             "trace_overhead": self.trace_overhead(),
         }
 
-    def trace_overhead(self) -> dict[str, float] | None:
+    def trace_overhead(self) -> dict[str, float | None] | None:
         if self.untraced_ops_per_s is None or not self.trials:
             return None
         traced = self.ops_per_s.median
@@ -335,6 +365,12 @@ class RunResult:
             "traced_ops_per_s": traced,
             "untraced_ops_per_s": self.untraced_ops_per_s,
             "slowdown": self.untraced_ops_per_s / traced if traced else 0.0,
+            "traced_violation_rate": self.violation_rate,
+            "untraced_violation_rate": (
+                self.untraced_violated / len(self.trials)
+                if self.untraced_violated is not None
+                else None
+            ),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,6 +381,7 @@ class RunResult:
             "runtime": self.runtime.to_dict(),
             "invariant": self.invariant,
             "violation": self.violation_noun,
+            "counted": {"expected": self.counted[0], "observed": self.counted[1]},
             "trials": [t.to_dict() for t in self.trials],
             "summary": self.summary(),
             "verdict": self.verdict,

@@ -97,6 +97,7 @@ def trial(number: int, expected: int, observed: int, threads: int = 2) -> TrialR
         outcome=Outcome(expected=expected, observed=observed, violations=violations),
         elapsed_s=0.002 * number,
         ops=expected,
+        kept_ops=observed,  # every increment done, the lost ones not kept
         threads=tuple(
             ThreadStats(index=i, role="worker", ops=per_thread, elapsed_s=0.001, wait_s=0.0)
             for i in range(threads)

@@ -174,7 +174,7 @@ def test_run_table(invoke: Invoke) -> None:
     text = flat(result.stdout)
     assert "counter · --sync lock · 2 threads × 100" in text
     assert "3 trials" in text
-    assert "Invariant: final value == threads x iterations" in text
+    assert "Invariant: final value == threads × iterations" in text
     assert "Runtime:" in text
     assert "0 of 3 trials violated the invariant." in text
     assert "VIOLATED" not in text

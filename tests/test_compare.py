@@ -253,18 +253,19 @@ def test_table_bars_grow_with_the_slowdown(make_result: MakeResult) -> None:
     out = render(compare_table(Comparison.of([unsafe, locked], [False, True])))
     none_line = next(line for line in out.splitlines() if line.startswith("none"))
     lock_line = next(line for line in out.splitlines() if line.startswith("lock"))
-    assert "1.0× █▍ " in none_line, "a tenth of 14 cells: 11 eighths"
-    assert "10.0× " + "█" * 14 in lock_line
+    assert "lost work" in none_line and "█" not in none_line, "no price for lost work"
+    assert "1.0×" in lock_line and "█" * 14 in lock_line, "the only ranked row is the slowest"
     assert "1/2" in none_line and "0/2" in lock_line
     assert "250 (12.5%)" in none_line, "median of 0 and 500 lost of 2,000"
     assert "1.0 ms (1.0-1.0)" in none_line
-    assert "2.00 M/s" in none_line
+    assert "1.75 M/s" in none_line, "kept ops/s: median of 2,000 and 1,500 in 1 ms"
     flat = " ".join(out.split())
     assert (
-        "The cheapest strategy that kept the invariant: counter:lock, 10.0× slower than the "
-        "fastest, counter:none, which violated it in 1 of 2 trials." in flat
+        "The cheapest strategy that kept the invariant: counter:lock, which was also the "
+        "fastest. counter:none violated it in 1 of 2 trials: work it lost is no speed, so it "
+        "is not ranked." in flat
     )
-    assert "Invariant: final value == threads x iterations" in flat
+    assert "Invariant: final value == threads × iterations" in flat
     assert "Runtime: CPython 3.13.1" in flat
 
 
@@ -274,10 +275,12 @@ def test_narrow_terminal_drops_details_rather_than_cropping(make_result: MakeRes
     comparison = Comparison.of([unsafe, locked], [False, True])
     wide = render(compare_table(comparison), width=120)
     narrow = render(compare_table(comparison), width=72)
-    assert "(min-max)" in wide
-    assert "(min-max)" not in narrow
+    assert "(min-max)" in wide and "(1.0-1.0)" in wide
+    assert "(min-max)" not in narrow and "(1.0-1.0)" not in narrow
     assert "…" not in narrow
     assert all(len(line) <= 72 for line in narrow.splitlines())
+    for whole in ("250", "(12.5%)", "1.75 M/s", "10.0 ms", "200.0 k/s"):
+        assert whole in narrow
 
 
 def test_verdict_when_the_fastest_is_safe(make_result: MakeResult) -> None:
@@ -285,7 +288,9 @@ def test_verdict_when_the_fastest_is_safe(make_result: MakeResult) -> None:
     unsafe = timed(make_result((2000, 1500), sync="none"), 0.002)
     comparison = Comparison.of([unsafe, locked], [False, True])
     assert comparison.verdict() == (
-        "The cheapest strategy that kept the invariant: counter:lock, which was also the fastest."
+        "The cheapest strategy that kept the invariant: counter:lock, which was also the "
+        "fastest. counter:none violated it in 1 of 2 trials: work it lost is no speed, so it "
+        "is not ranked."
     )
 
 
@@ -316,14 +321,15 @@ def test_data_renderers_agree(make_result: MakeResult) -> None:
     comparison = Comparison.of([unsafe, locked], [False, True])
     data = json.loads(compare_json(comparison))
     assert data["command"] == "compare"
-    assert [r["slowdown"] for r in data["rows"]] == pytest.approx([1.0, 10.0])
+    assert [r["slowdown"] for r in data["rows"]] == [None, 1.0], "lost work is not ranked"
     assert [r["lost_fraction"] for r in data["rows"]] == pytest.approx([0.125, 0.0])
     assert data["cheapest_safe"] == "counter:lock"
-    assert data["fastest"] == "counter:none"
+    assert data["fastest"] == "counter:lock", "a run that lost work is never the fastest"
+    assert data["ranked"] is True
     assert data["ok"] is False
     for run in data["runs"]:
         check_schema(run)
     rows = list(csv.DictReader(io.StringIO(compare_csv(comparison))))
-    assert [r["slowdown"] for r in rows] == ["1.0000", "10.0000"]
+    assert [r["slowdown"] for r in rows] == ["", "1.0000"]
     assert [r["ok"] for r in rows] == ["false", "true"]
     assert {r["python"] for r in rows} == {"3.13.1"}

@@ -84,7 +84,7 @@ def test_an_unknown_extension_is_a_usage_error_before_running(
 ) -> None:
     out = tmp_path / name
     line = usage_error(invoke("run", "counter", "-o", str(out)))
-    assert Path(name).suffix in line and ".svg" in line
+    assert Path(name).suffix in line and ".svg" in line and ".txt" in line
     assert not out.exists()
 
 

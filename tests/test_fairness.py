@@ -114,7 +114,8 @@ def test_dining_fairness_counts_meals_until_the_first_philosopher_stops() -> Non
     meals_at = [[100, 200, 300], [150, 400, 500], [250, 450, 600]]
     waits = [[10, 20, 30], [5, 5, 5], [1000, 1, 1]]
     for ctx, stamps, waited in zip(ctxs, meals_at, waits, strict=True):
-        ctx.data.update(meals_at=stamps, waits=waited)
+        ctx.data["meals_at"] = stamps
+        ctx.waits[:] = waited
         ctx.end_ns = stamps[-1] + 1
         ctx.ops = 3
         table.plates[ctx.index] = 3
@@ -133,9 +134,12 @@ def test_readers_writers_starvation_verdict() -> None:
     scenario = scenarios.get("readers-writers")
     record = scenario.setup(RunConfig(scenario.name, "fair", 3, 2, 1, 0))
     ctxs = [*contexts("writer", 1, 2), *contexts("reader", 2, 2)]
-    ctxs[0].data.update(torn=0, waits=[1_000, 45_000_000])  # one write waited 45 ms
-    ctxs[1].data.update(torn=0, waits=[2_000, 3_000])
-    ctxs[2].data.update(torn=0, waits=[4_000, 1_000])
+    ctxs[0].data["torn"] = 0
+    ctxs[0].waits[:] = [1_000, 45_000_000]  # one write waited 45 ms
+    ctxs[1].data["torn"] = 0
+    ctxs[1].waits[:] = [2_000, 3_000]
+    ctxs[2].data["torn"] = 0
+    ctxs[2].waits[:] = [4_000, 1_000]
     for ctx in ctxs:
         ctx.ops = 2
     d: dict[str, Any] = dict(scenario.check(record, ctxs).details)
@@ -150,8 +154,10 @@ def test_readers_writers_a_role_that_did_nothing_starved() -> None:
     scenario = scenarios.get("readers-writers")
     record = scenario.setup(RunConfig(scenario.name, "fair", 2, 2, 1, 0))
     ctxs = [*contexts("writer", 1, 2), *contexts("reader", 1, 2)]
-    ctxs[0].data.update(torn=0, waits=[])
-    ctxs[1].data.update(torn=0, waits=[1_000, 1_000])
+    ctxs[0].data["torn"] = 0
+    ctxs[0].waits[:] = []
+    ctxs[1].data["torn"] = 0
+    ctxs[1].waits[:] = [1_000, 1_000]
     ctxs[1].ops = 2
     d: dict[str, Any] = dict(scenario.check(record, ctxs).details)
     assert d["writers_starved"] is True and d["readers_starved"] is False
@@ -164,7 +170,7 @@ def test_bounded_pool_peak_comes_from_the_stamps() -> None:
     ctxs = contexts("worker", 4, 2)
     spans = [[(0, 10), (30, 40)], [(5, 15), (35, 45)], [(8, 12), (50, 60)], [(20, 25), (70, 80)]]
     for ctx, own in zip(ctxs, spans, strict=True):
-        ctx.data.update(uses=own, waits=[])
+        ctx.data["uses"] = own
     outcome = scenario.check(pool, ctxs)
     assert dict(outcome.details)["peak"] == 3  # 0-10, 5-15 and 8-12 overlap at 8..10
     assert outcome.violations == 1  # only the use beginning at 8 came in over the limit

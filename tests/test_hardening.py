@@ -109,6 +109,8 @@ WRITERS = [
     ["list"],
     ["list", "-f", "json"],
     ["describe", "counter"],
+    ["compare", "counter", "-n", "100", "--trials", "1"],
+    ["sweep", "counter", "--threads", "1,2", "-n", "100", "--trials", "1", "-f", "jsonl"],
     ["--help"],
     ["--version"],
 ]
@@ -137,10 +139,8 @@ def test_output_into_a_closed_pipe(args: list[str]) -> None:
         )
     finally:
         os.close(write_end)
-    assert done.returncode > 0, "not 0 (nothing was delivered), not killed by a signal"
-    assert "Traceback" not in done.stderr
-    assert "Exception ignored" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) <= 1, done.stderr
+    assert done.returncode == 0, "the reader had enough: every command ends quietly, 0"
+    assert done.stderr == ""
 
 
 @POSIX

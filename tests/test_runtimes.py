@@ -86,8 +86,8 @@ def test_threads_report_no_start_method(run_json: RunJson) -> None:
         (["run", "counter", "--runtime", "fibers"], "'fibers' is not one of"),
         (["run", "counter", "--runtime", "asyncio", "--trace"], "--trace"),
         (["compare", "counter:lock@fibers"], "counter runs on threads, asyncio, processes"),
-        (["compare", "counter:"], "strategy part empty"),
-        (["compare", "counter@"], "runtime part empty"),
+        (["compare", "counter:"], "names no strategy after the colon"),
+        (["compare", "counter@"], "names no runtime after the @"),
         (["compare", "counter", "--runtime", "threads,fibers"], "'fibers' is not one of"),
     ],
 )

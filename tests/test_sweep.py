@@ -251,37 +251,37 @@ def test_check(invoke: Invoke) -> None:
 
 def hand_built(make_result: MakeResult) -> Sweep:
     one = timed(make_result((1000, 1000), threads=1), 0.001)  # 1.0 M/s
-    two = timed(make_result((2000, 1000), threads=2), 0.001)  # 2.0 M/s, half lost
-    four = timed(make_result((4000, 3000), threads=4), 0.008)  # 0.5 M/s
+    two = timed(make_result((2000, 1000), threads=2), 0.001)  # 2.0 and 1.0 M/s kept
+    four = timed(make_result((4000, 3000), threads=4), 0.008)  # 0.5 and 0.375 M/s kept
     return Sweep.of([one, two, four])
 
 
 def test_sweep_rows_from_data(make_result: MakeResult) -> None:
     sweep = hand_built(make_result)
-    assert [r.speedup for r in sweep.rows] == pytest.approx([1.0, 2.0, 0.5])
+    assert [r.speedup for r in sweep.rows] == pytest.approx([1.0, 1.5, 0.4375])
     assert sweep.axis == "threads"
     assert sweep.verdict() == (
-        "Throughput peaked at 2 threads, 2.00× 1 thread; 4 threads ran at 0.50× 1 thread. "
-        "The invariant broke at 2 and 4 threads."
+        "Throughput of kept work peaked at 2 threads, 1.50× 1 thread; 4 threads ran at "
+        "0.44× 1 thread. The invariant broke at 2 and 4 threads."
     )
     data = json.loads(sweep_json(sweep))
     assert [r["lost_fraction"] for r in data["rows"]] == pytest.approx([0.0, 0.25, 0.125])
     assert [r["violation_rate"] for r in data["rows"]] == pytest.approx([0.0, 0.5, 0.5])
     rows = list(csv.DictReader(io.StringIO(sweep_csv(sweep))))
-    assert [r["speedup"] for r in rows] == ["1.0000", "2.0000", "0.5000"]
+    assert [r["speedup"] for r in rows] == ["1.0000", "1.5000", "0.4375"]
 
 
 def test_sweep_table_from_data(make_result: MakeResult) -> None:
     out = render(sweep_table(hand_built(make_result)))
     lines = out.splitlines()
     two = next(line for line in lines if line.lstrip().startswith("2 │"))
-    assert "50% ████" in two
+    assert "50% │ ████ " in two
     assert "25.0%" in two
-    assert "2.00 M/s" in two
+    assert "1.50 M/s" in two, "kept ops/s: the median of 2.0 and 1.0 M/s"
     assert "█" * 16 in two, "the fastest row has the full ops/s bar"
-    assert two.rstrip().endswith("2.00×")
+    assert two.rstrip().endswith("1.50×")
     chart = lines[lines.index(next(x for x in lines if "ops/s (median) by threads" in x)) :]
-    assert chart[1].startswith("2.00 M/s ┤")
+    assert chart[1].startswith("1.50 M/s ┤")
     assert "100% ┤" in chart[1]
     assert chart[9].startswith("       0 └")
     assert "0% └" in chart[9]

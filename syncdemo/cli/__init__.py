@@ -59,9 +59,9 @@ class SyncdemoGroup(click.Group):
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # Click's main ends a broken pipe quietly
             _silence_stdout()
+            if exc.errno == errno.EPIPE:  # the reader had enough (| head): stop quietly
+                ctx.exit(0)
             click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
             ctx.exit(1)
 
@@ -103,6 +103,10 @@ def main() -> None:
         try:
             cli(prog_name="syncdemo")
         except SystemExit as done:
+            # Click ends a broken pipe outside a command (--help) with exit 1, after
+            # wrapping stdout in its (private) PacifyFlushWrapper; commands end it with 0
+            if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+                raise SystemExit(0) from None
             sys.stdout.flush()
             raise SystemExit(done.code) from None
     except OSError as exc:

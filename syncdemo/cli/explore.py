@@ -125,7 +125,7 @@ def explore(
 
     \b
     Examples:
-      syncdemo explore counter                       every schedule of 2 threads x 2
+      syncdemo explore counter                       every schedule of 2 threads × 2
       syncdemo explore counter --sync lock           ... and none loses an update
       syncdemo explore counter -t 3 -n 2 --max-preemptions 1
       syncdemo explore deadlock --random 1000 --seed 7

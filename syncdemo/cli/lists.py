@@ -65,10 +65,16 @@ def _bounded(value: int, low: int, high: int, item: str) -> int:
 
 def parse_spec(text: str) -> tuple[str, str | None, str | None]:
     """'counter:lock@asyncio' -> ('counter', 'lock', 'asyncio'); 'counter' -> ('counter',
-    None, None): every strategy, on the runtimes --runtime gives. An empty part is an error."""
+    None, None): every strategy, on the runtimes --runtime gives. A colon promises a
+    strategy and an @ a runtime: 'counter:' or 'counter@' is an error, not all of them."""
     head, at, runtime = text.partition("@")
     name, colon, sync = head.partition(":")
-    for present, part, what in ((colon, sync, "a strategy"), (at, runtime, "a runtime")):
-        if present and not part.strip():
-            raise ListError(f"{text!r} ends its {what} part empty; write NAME[:SYNC][@RUNTIME].")
-    return name.strip(), sync.strip() or None, runtime.strip() or None
+    name = name.strip()
+    if colon and not sync.strip():
+        raise ListError(
+            f"{text!r} names no strategy after the colon: give one ({name}:STRATEGY), "
+            f"or just {name!r} for all of them."
+        )
+    if at and not runtime.strip():
+        raise ListError(f"{text!r} names no runtime after the @: threads, asyncio or processes.")
+    return name, sync.strip() or None, runtime.strip() or None

@@ -43,10 +43,15 @@ EXTENSIONS = {
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".txt": "text",
+    ".text": "text",
+    "": "text",
     ".svg": "svg",
     ".html": "html",
     ".htm": "html",
 }
+#: Extensions of formats syncdemo does not write (yet): a file named so would hold
+#: something else, so ``-o`` refuses them whatever ``--format`` says.
+NOT_WRITTEN = (".md", ".markdown", ".png", ".pdf", ".xml", ".yaml")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,7 +111,8 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
                     type=click.Path(dir_okay=False, writable=True, path_type=Path),
                     help=(
                         "Write the data to FILE instead of stdout, atomically (complete or "
-                        "not at all); the table still shows on the terminal."
+                        "not at all); the table still shows on the terminal. .json, .jsonl, "
+                        ".csv or .txt (the plain table)."
                     ),
                 ),
                 click.option(
@@ -145,15 +151,19 @@ def resolve(
 
         check_file(path, "'-o' / '--output'")
         suffix = path.suffix.lower()
-        if fmt is None and suffix and suffix not in EXTENSIONS:
-            known = ", ".join(e for e in EXTENSIONS if EXTENSIONS[e] in formats)
+        if suffix in NOT_WRITTEN or (fmt is None and suffix not in EXTENSIONS):
+            known = ", ".join(
+                f"{'/'.join(exts)} ({name})"
+                for name in formats
+                if (exts := [e for e, n in EXTENSIONS.items() if n == name and e])
+            ).replace("(text)", "(the plain table)")
             raise click.BadParameter(
-                f"{str(path)!r}: syncdemo writes no {suffix} files; name one of {known}, "
-                "or give --format.",
+                f"{str(path)!r}: syncdemo does not write {suffix or 'that'} files; -o takes "
+                f"{known}; or any other name with --format.",
                 param_hint="'-o' / '--output'",
             )
         if fmt is None:
-            fmt = EXTENSIONS.get(suffix, "text")
+            fmt = EXTENSIONS[suffix]
             if fmt not in formats:
                 raise click.BadParameter(
                     f"{str(path)!r}: this command writes {', '.join(formats)}, not {fmt}.",
@@ -298,9 +308,9 @@ class Session:
             assert text is not None, f"no renderer for {fmt}"
             write_file(path, text)
         if self.options.table_on_stdout:
-            from syncdemo.render.console import make_console
+            from syncdemo.render.console import show
 
-            make_console().print(table())
+            show(table())
 
 
 def _export(renderable: RenderableType, fmt: str) -> str:

@@ -94,6 +94,9 @@ def run(
         opt.check_file(export_trace, "'--export-trace'")
         trace = True
     scenario = opt.lookup(name)
+    source = click.get_current_context().get_parameter_source("show")
+    if not trace and source is not None and source.name == "COMMANDLINE":
+        click.echo("Warning: --show only matters with --trace; ignoring it.", err=True)
     sync = opt.check_sync(scenario, sync)
     runtime = opt.check_runtime(scenario, runtime)
     window = opt.check_window(scenario, window, runtime)

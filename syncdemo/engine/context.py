@@ -48,6 +48,10 @@ class ThreadContext:
     rng: random.Random
     ops: int = 0
     wait_ns: int = 0
+    waits: list[int] = field(default_factory=list)
+    """Each wait this thread finished or was stopped in, in ns (see :meth:`begin_wait`)."""
+    waiting_since: int = 0
+    """perf_counter_ns at the start of the wait this thread is in now; 0 when running."""
     start_ns: int = 0
     end_ns: int = 0
     data: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +66,13 @@ class ThreadContext:
 
     def chunks(self) -> Iterator[range]:
         """Hand out this thread's ``--iterations`` as consecutive ranges of iteration numbers,
-        counting them as operations and ending early when the run is cancelled (Ctrl-C).
+        counting each as operations once it is done, and ending early when the run is
+        cancelled (Ctrl-C, the watchdog).
+
+        A chunk is done when the worker comes back for the next one (or the loop ends); a
+        worker stopped in the middle of one (it raised :class:`Stopped`) never asks again,
+        so that chunk is not counted: ``ops`` may fall short by part of a chunk, but never
+        counts work that was not done.
 
         Looking at the stop flag once a chunk, not once an iteration, keeps the loop that
         races free of extra calls (each call is a place the interpreter may switch threads).
@@ -74,9 +84,28 @@ class ThreadContext:
                 self.trace = None  # workers re-read ctx.trace at each chunk
                 self.trace_capped = True
             n = min(CHUNK, total - done)
-            self.ops += n
             yield range(done, done + n)
+            self.ops += n  # the worker came back for more: that chunk is done
             done += n
+
+    def begin_wait(self) -> int:
+        """This thread starts waiting (for a lock, a fork, a seat); returns the time."""
+        self.waiting_since = time.perf_counter_ns()
+        return self.waiting_since
+
+    def end_wait(self, now: int | None = None) -> int:
+        """The wait begun by :meth:`begin_wait` is over: count it; returns its length.
+
+        The engine calls it when the thread's function ends, so a thread stopped by the
+        watchdog in the middle of a deadlocked wait counts the time it spent blocked.
+        """
+        if not self.waiting_since:
+            return 0
+        waited = (time.perf_counter_ns() if now is None else now) - self.waiting_since
+        self.waiting_since = 0
+        self.wait_ns += waited
+        self.waits.append(waited)
+        return waited
 
     def record(self, kind: str, value: int, other: int = -1) -> None:
         """With --trace: append one event to this thread's own buffer, up to its cap."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 import threading
 import time
 from collections import Counter
@@ -65,7 +66,7 @@ def run(
     if not config.window:
         config = replace(config, window=scenario.default_window_for(config.runtime))
     done: list[TrialResult] = []
-    untraced: float | None = None
+    untraced: list[TrialResult] = []
     with switch_interval(config.switch_interval) as previous:
         runtime = runtime_info(switch_interval_default=previous)
         try:
@@ -74,12 +75,15 @@ def run(
                 done.append(result)
                 if on_trial is not None:
                     on_trial(result)
-            if config.trace:  # one more trial without tracing, to measure what tracing costs
+            if config.trace:  # as many trials untraced: what tracing costs, and changes
                 baseline = replace(config, trace=False)
-                untraced = _run_trial(scenario, baseline, config.trials + 1).ops_per_s
+                untraced = [
+                    _run_trial(scenario, baseline, config.trials + i)
+                    for i in range(1, config.trials + 1)
+                ]
         except KeyboardInterrupt:
             raise RunInterrupted(_result(scenario, config, runtime, done, True)) from None
-    return _result(scenario, config, runtime, done, False, untraced)
+    return _result(scenario, config, runtime, done, False, untraced or None)
 
 
 def _result(
@@ -88,7 +92,7 @@ def _result(
     runtime: Any,
     trials: list[TrialResult],
     interrupted: bool,
-    untraced_ops_per_s: float | None = None,
+    untraced: list[TrialResult] | None = None,
 ) -> RunResult:
     ok = all(t.ok for t in trials)
     samples = [(scenario.outcome_key(t.outcome), t.grade) for t in trials]
@@ -102,7 +106,10 @@ def _result(
         interrupted=interrupted,
         outcomes=histogram(samples, scenario.grade_meanings),
         outcome_name=scenario.outcome_name,
-        untraced_ops_per_s=untraced_ops_per_s,
+        untraced_ops_per_s=(statistics.median(t.ops_per_s for t in untraced) if untraced else None),
+        untraced_violated=sum(not t.ok for t in untraced) if untraced else None,
+        violation_share=scenario.violation_share,
+        counted=scenario.counted,
         iterations_meaning=scenario.iterations_meaning,
         roles_note=scenario.roles_note(config),
         start_method=_start_method(config.runtime),
@@ -157,6 +164,7 @@ def _thread_main(worker: Worker, state: Any, ctx: ThreadContext, gate: threading
             ctx.stop.set()
         finally:
             ctx.end_ns = time.perf_counter_ns()
+            ctx.end_wait(ctx.end_ns)  # stopped while blocked: that was waiting too
     finally:
         ctx.finished.set()
 
@@ -272,7 +280,8 @@ def finish_trial(
         trial=trial,
         outcome=outcome,
         elapsed_s=elapsed_ns / 1e9,
-        ops=sum(c.ops for c in contexts),
+        ops=(ops := sum(c.ops for c in contexts)),
+        kept_ops=scenario.kept_ops(outcome, ops),
         threads=stats,
         grade=scenario.grade(outcome, config),
         evidence=tuple(evidence),

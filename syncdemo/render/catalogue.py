@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
+
+from syncdemo.render.layout import Col, Grid
 
 if TYPE_CHECKING:
     from syncdemo.info import ScenarioInfo
@@ -20,15 +22,19 @@ if TYPE_CHECKING:
 
 
 def scenario_list(entries: Sequence[Entry], problems: Sequence[Entry] = ()) -> RenderableType:
-    """One row per scenario: its name, what it shows, its strategies (* default, ! unsafe)
+    """One row per scenario: its name, what it shows, its strategies (* default, ✓ safe)
     and its invariant; plugins that could not be used are named under the table."""
-    table = Table(show_lines=False, pad_edge=False, show_edge=False)
-    table.add_column("scenario", style="bold", no_wrap=True)
-    table.add_column("what it shows")
-    table.add_column("--sync (* default)")
-    table.add_column("invariant")
+    table = Grid(
+        Col("scenario", style="bold"),
+        Col("what it shows", wrap=True),
+        Col("--sync (* default, ✓ safe)", wrap=True),
+        Col("invariant", wrap=True),
+    )
     for e in entries:
-        syncs = ", ".join(n + ("*" if n == e.default_sync else "") for n in e.strategies)
+        syncs = ", ".join(
+            n + ("*" if n == e.default_sync else "") + ("✓" if n in e.safe else "")
+            for n in e.strategies
+        )
         name = e.name if e.origin == "syncdemo" else f"{e.name}\n({e.origin})"
         table.add_row(name, e.summary, syncs, e.invariant)
     if not problems:
@@ -83,11 +89,15 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
         head.append("From: ", style="bold")
         head.append(info.origin + "\n")
 
-    strategies = Table(title="sync strategies", title_justify="left", show_lines=True)
-    strategies.add_column("--sync", style="bold", no_wrap=True)
-    strategies.add_column("safe")
-    strategies.add_column("what it does")
-    strategies.add_column("what it costs")
+    strategies = Grid(
+        Col("--sync", style="bold"),
+        Col("safe"),
+        Col("what it does", wrap=True),
+        Col("what it costs", wrap=True),
+        title="sync strategies",
+        show_lines=True,
+        show_edge=True,
+    )
     for s in info.strategies:
         name = s.name + (" (default)" if s.name == info.default_sync else "")
         strategies.add_row(
@@ -99,9 +109,13 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
 
     table_part: RenderableType = strategies
     if info.windows:
-        windows = Table(title="race windows (--window)", title_justify="left", show_lines=True)
-        windows.add_column("--window", style="bold", no_wrap=True)
-        windows.add_column("between the read and the write")
+        windows = Grid(
+            Col("--window", style="bold"),
+            Col("between the read and the write", wrap=True),
+            title="race windows (--window)",
+            show_lines=True,
+            show_edge=True,
+        )
         for w in info.windows:
             windows.add_row(w.name + (" (default)" if w.default else ""), w.meaning)
         table_part = Group(strategies, "", windows)
@@ -114,10 +128,45 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
     why.append(info.why_gil if runtime.gil else info.why_free_threaded)
 
     parts: list[RenderableType] = [head, table_part, "", why, ""]
+    hidden = False
     for source in info.sources:
-        syntax = Syntax(source.code, "python", theme="ansi_dark", word_wrap=True)
-        parts.append(Panel(syntax, title=source.title, title_align="left"))
+        code = without_tracing(source.code)
+        hidden = hidden or code != source.code
+        syntax = Syntax(code, "python", theme="ansi_dark", word_wrap=True)
+        # the title above the box, not in its border, where Rich would crop it
+        parts += [Text(source.title, style="bold"), Panel(syntax)]
+    if hidden:
+        parts.append(
+            Text(
+                "The lines that record events for --trace are left out above; "
+                "'describe --format json' has the code as it is."
+            )
+        )
     return Group(*parts)
+
+
+_TRACE_TEST = re.compile(r"if (ctx\.)?trace is not None:$")
+_TRACE_SETUP = re.compile(r"trace = ctx\.trace\b")
+
+
+def without_tracing(code: str) -> str:
+    """A worker as a reader should see it: without the ``if trace is not None:`` blocks
+    and ``trace = ctx.trace`` lines that only record events for --trace."""
+    kept: list[str] = []
+    block: int | None = None  # the indent of the trace test whose body is being skipped
+    for line in code.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if block is not None and (not line.strip() or indent > block):
+            continue
+        block = None
+        stripped = line.strip()
+        if _TRACE_TEST.match(stripped):
+            block = indent
+            continue
+        if _TRACE_SETUP.match(stripped):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 LIST_CSV_FIELDS = ("name", "summary", "invariant", "default_sync", "strategies", "safe", "origin")

@@ -8,15 +8,12 @@ is a terminal.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
 from syncdemo.batch import (
@@ -27,7 +24,8 @@ from syncdemo.batch import (
     SweepRow,
     lost_fraction,
 )
-from syncdemo.render.table import rate, runtime_line, seconds
+from syncdemo.render.layout import Alt, Col, Grid
+from syncdemo.render.table import amount, rate, runtime_line, seconds
 from syncdemo.results import RunResult
 
 #: Left-to-right eighths of a cell, for horizontal bars.
@@ -87,7 +85,8 @@ def _footer(runs: Sequence[RunResult], verdict: str, interrupted: bool) -> Text:
 
 
 def compare_table(comparison: Comparison) -> RenderableType:
-    """One row per strategy; the bar is the cost per operation, longest for the slowest."""
+    """One row per strategy; the bar is the cost per operation of kept work, longest for
+    the slowest, within one workload."""
     runs = [r.run for r in comparison.rows]
     lucky = any(r.run.trials and r.run.ok and not r.safe for r in comparison.rows)
     footer = _footer(runs, comparison.verdict(), comparison.interrupted)
@@ -95,15 +94,10 @@ def compare_table(comparison: Comparison) -> RenderableType:
         footer = Text.assemble(
             "† unsafe by design: no violation this time, but nothing prevents one.\n", footer
         )
-    layouts = [(True, COST_BAR), (False, COST_BAR), (False, COST_BAR // 2), (False, 0)]
-    return Group(
-        Fit(*(functools.partial(_compare_table, comparison, r, w) for r, w in layouts)),
-        "",
-        footer,
-    )
+    return Group(_compare_table(comparison), "", footer)
 
 
-def _compare_table(comparison: Comparison, ranges: bool, bar_width: int) -> Table:
+def _compare_table(comparison: Comparison) -> Grid:
     rows = comparison.rows
     runs = [r.run for r in rows]
     scenarios = {r.config.scenario for r in runs}
@@ -115,65 +109,59 @@ def _compare_table(comparison: Comparison, ranges: bool, bar_width: int) -> Tabl
     if len(threads) == 1:
         title.append(_plural(next(iter(threads)), "thread"))
     if len(iterations) == 1 and one:
-        title[-1] += f" × {next(iter(iterations)):,} {runs[0].iterations_meaning}"
+        title[-1] += f" × {amount(next(iter(iterations)), runs[0].iterations_meaning)}"
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
+    if not comparison.ranked:
+        several = any(len(group) > 1 for group in comparison.groups)
+        title.append("slowdowns within one scenario and parameters" if several else "unranked")
     noun = runs[0].violation_noun if one and runs else "violations"
-    table = Table(title=" · ".join(title), title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("--sync" if one else "spec", no_wrap=True)
+    columns = [Col("--sync" if one else "spec")]
     if len(threads) > 1:
-        table.add_column("threads", justify="right")
+        columns.append(Col("threads", "right"))
     if len(iterations) > 1:
-        table.add_column("iterations", justify="right")
-    table.add_column("violated", justify="right", no_wrap=True)
-    table.add_column(f"{noun}\n(median)", justify="right", min_width=10)
-    table.add_column("wall time\n(min-max)" if ranges else "wall time", justify="right")
-    table.add_column("ops/s", justify="right", no_wrap=True)
-    table.add_column("slowdown", no_wrap=True)
+        columns.append(Col("iterations", "right"))
+    columns += [
+        Col("violated", "right"),
+        Col(f"{noun} (median)", "right", short=noun, wrap=True),
+        Col("wall time (min-max)", "right", short="wall time"),
+        Col("kept ops/s", "right", short="kept/s"),
+        Col("slowdown", "right", wrap=True),
+        Col("", decorative=True),
+    ]
+    table = Grid(*columns, title=" · ".join(title))
     worst = max((r.slowdown or 0.0 for r in rows), default=0.0)
     for row in rows:
         run = row.run
         name = run.config.sync if one else row.spec
         if run.trials and run.ok and not row.safe:
             name += " †"
-        cells: list[RenderableType] = [name]
+        cells: list[RenderableType | Alt] = [name]
         if len(threads) > 1:
             cells.append(f"{run.config.threads:,}")
         if len(iterations) > 1:
             cells.append(f"{run.config.iterations:,}")
-        slowdown = Text(f"{row.slowdown:>6.1f}×" if row.slowdown is not None else "     -")
-        if bar_width:
-            fraction = (row.slowdown or 0.0) / worst if worst else 0.0
-            slowdown.append(" " + bar(fraction, bar_width), style="green" if run.ok else "red")
+        if row.slowdown is not None:
+            slowdown = f"{row.slowdown:.1f}×"
+        elif run.trials and not run.ok:
+            slowdown = "lost work"
+        else:
+            slowdown = "-"
+        fraction = (row.slowdown or 0.0) / worst if worst else 0.0
         cells += [
             _violated_cell(run),
-            f"{run.violations.median:,.0f} ({share(lost_fraction(run))})" if run.trials else "-",
-            (wall_time(run) if ranges else seconds(run.elapsed.median)) if run.trials else "-",
-            rate(run.ops_per_s.median) if run.trials else "-",
+            f"{run.violations.median:,.0f} ({share(lost_fraction(run))})"
+            if run.trials and run.violation_share
+            else (f"{run.violations.median:,.0f}" if run.trials else "-"),
+            Alt(wall_time(run), seconds(run.elapsed.median)) if run.trials else "-",
+            rate(run.kept_ops_per_s.median) if run.trials else "-",
             slowdown,
+            Text(bar(fraction, COST_BAR), style="green" if run.ok else "red")
+            if row.slowdown is not None
+            else "",
         ]
         table.add_row(*cells)
     return table
-
-
-class Fit:
-    """The first of several layouts whose natural width fits the console, else the last.
-
-    Rich squeezes a table that is too wide by wrapping and cropping cells; dropping a
-    detail (a min-max range, a bar) reads better than a cropped number.
-    """
-
-    def __init__(self, *layouts: Callable[[], RenderableType]) -> None:
-        self.layouts = layouts
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        unbounded = options.update_width(10_000)
-        for make in self.layouts[:-1]:
-            layout = make()
-            if Measurement.get(console, unbounded, layout).maximum <= options.max_width:
-                yield layout
-                return
-        yield self.layouts[-1]()
 
 
 def wall_time(run: RunResult) -> str:
@@ -190,7 +178,8 @@ def wall_time(run: RunResult) -> str:
 
 
 def sweep_table(sweep: Sweep) -> RenderableType:
-    """One row per point, the chart of ops/s and violation rate under it, then the verdict."""
+    """One row per point, the chart of kept ops/s and violation rate under it, then the
+    verdict."""
     rows = sweep.rows
     runs = [r.run for r in rows]
     vary_threads = len(sweep.threads) > 1
@@ -198,40 +187,41 @@ def sweep_table(sweep: Sweep) -> RenderableType:
     title = [f"{sweep.scenario}:{sweep.sync}"]
     if not vary_iterations and sweep.iterations:
         meaning = runs[0].iterations_meaning if runs else "iterations per thread"
-        title.append(f"{sweep.iterations[0]:,} {meaning}")
+        title.append(amount(sweep.iterations[0], meaning))
     if not vary_threads and sweep.threads:
         title.append(_plural(sweep.threads[0], "thread"))
     trials = {r.config.trials for r in runs}
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     noun = runs[0].violation_noun if runs else "violations"
-    table = Table(title=" · ".join(title), title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("threads", justify="right")
+    shares = all(r.violation_share for r in runs)
+    columns = [Col("threads", "right")]
     if vary_iterations:
-        table.add_column("iterations", justify="right")
-    table.add_column("violated", no_wrap=True)
-    table.add_column(f"{noun}\n(share of expected)", justify="right")
-    table.add_column("ops/s", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+        columns.append(Col("iterations", "right"))
+    columns += [
+        Col("violated", "right"),
+        Col("", decorative=True),
+        Col(f"{noun} (share of expected)" if shares else f"{noun} (median)", "right", short=noun),
+        Col("kept ops/s", "right", short="kept/s"),
+        Col("", decorative=True),
+    ]
     speedups = any(r.speedup is not None for r in rows)
     if speedups:
         fewest = sweep.threads[0]
-        table.add_column(f"speedup vs\n{_plural(fewest, 'thread')}", justify="right")
-    top = max((r.ops_per_s.median for r in runs), default=0.0)
+        columns.append(Col(f"speedup vs {_plural(fewest, 'thread')}", "right", short="speedup"))
+    table = Grid(*columns, title=" · ".join(title))
+    top = max((r.kept_ops_per_s.median for r in runs), default=0.0)
     for row in rows:
         run = row.run
         cells: list[RenderableType] = [f"{row.threads:,}"]
         if vary_iterations:
             cells.append(f"{row.iterations:,}")
-        violated = Text(
-            f"{run.violation_rate * 100:>4.0f}% ", style="bold red" if run.violated else ""
-        )
-        violated.append(f"{bar(run.violation_rate, RATE_BAR):<{RATE_BAR}}", style="red")
         cells += [
-            violated,
-            share(lost_fraction(run)),
-            rate(run.ops_per_s.median),
-            Text(bar(run.ops_per_s.median / top if top else 0.0, OPS_BAR), style="cyan"),
+            Text(f"{run.violation_rate * 100:.0f}%", style="bold red" if run.violated else ""),
+            Text(bar(run.violation_rate, RATE_BAR), style="red"),
+            share(lost_fraction(run)) if shares else f"{run.violations.median:,.0f}",
+            rate(run.kept_ops_per_s.median),
+            Text(bar(run.kept_ops_per_s.median / top if top else 0.0, OPS_BAR), style="cyan"),
         ]
         if speedups:
             cells.append(f"{row.speedup:.2f}×" if row.speedup is not None else "-")
@@ -273,13 +263,13 @@ class SweepChart:
         if not rows:
             return
         labels = [self.label(r) for r in rows]
-        ops = [r.run.ops_per_s.median for r in rows]
+        ops = [r.run.kept_ops_per_s.median for r in rows]
         rates = [r.run.violation_rate for r in rows]
         axis = self.sweep.axis.replace(",", " × ")
         width = options.max_width
         for narrow in (False, True):
             left = column_chart(
-                f"ops/s (median) by {axis}",
+                f"kept ops/s (median) by {axis}",
                 labels,
                 ops,
                 max(ops),

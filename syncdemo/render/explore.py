@@ -4,10 +4,10 @@ violating schedule as a step table, replays and the quiz."""
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from syncdemo.explore.report import PCT_DEPTH, Execution, Exploration, Report
+from syncdemo.render.layout import Col, Grid
 from syncdemo.render.table import GRADE_STYLE, bar, rate, seconds
 
 BROKEN = "← invariant broken"
@@ -37,22 +37,19 @@ def _share(fraction: float) -> str:
     return f"{fraction:.1%}" if fraction < 0.1 else f"{fraction:.0%}"
 
 
-def outcome_table(report: Report, e: Exploration) -> Table:
+def outcome_table(report: Report, e: Exploration) -> Grid:
     """Each distinct final outcome, how many schedules end in it, and its grade."""
-    table = Table(
+    table = Grid(
+        Col(report.outcome_name, "right"),
+        Col(e.counted, "right"),
+        Col("share", "right"),
+        Col("", decorative=True),
+        Col("grade"),
+        Col("meaning", wrap=True),
         title=f"outcomes over {e.schedules:,} {e.counted}"
         if e.complete
         else f"outcomes seen before the --limit ({e.counted} of each)",
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
     )
-    table.add_column(report.outcome_name, justify="right")
-    table.add_column(e.counted, justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("", no_wrap=True)
-    table.add_column("grade")
-    table.add_column("meaning")
     total = sum(o.count for o in e.outcomes)
     for o in e.outcomes:
         style = GRADE_STYLE.get(o.grade, "")
@@ -68,16 +65,15 @@ def outcome_table(report: Report, e: Exploration) -> Table:
     return table
 
 
-def step_table(run: Execution, threads: int, title: str, *, hidden: bool = False) -> Table:
+def step_table(run: Execution, threads: int, title: str, *, hidden: bool = False) -> Grid:
     """One row a step, one column a thread, the shared state after each step; the step
     that broke the invariant in bold red (and marked, for terminals without colour)."""
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("step", justify="right")
-    for t in range(threads):
-        table.add_column(f"thread {t}")
-    table.add_column("shared after")
+    columns = [Col("step", "right")]
+    columns += [Col(f"thread {t}", wrap=True) for t in range(threads)]
+    columns.append(Col("shared after", wrap=True))
     if not hidden:
-        table.add_column("", no_wrap=True)
+        columns.append(Col("", wrap=True))
+    table = Grid(*columns, title=title)
     for m in run.moves:
         cells = [
             (m.hidden if hidden else m.action) if m.thread == t else "" for t in range(threads)

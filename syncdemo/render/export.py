@@ -21,7 +21,9 @@ def export(renderable: RenderableType, fmt: str, *, title: str = "syncdemo") -> 
         Console(
             file=buffer, width=FILE_WIDTH, color_system=None, highlight=False, soft_wrap=False
         ).print(renderable)
-        return buffer.getvalue()
+        from syncdemo.render.layout import plain_lines
+
+        return plain_lines(buffer.getvalue())
     console = Console(
         file=io.StringIO(),
         record=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
@@ -43,32 +43,57 @@ def runtime_line(info: RuntimeInfo) -> str:
     return f"{info.implementation} {info.python} · {gil} · {interval} · {cpus} · {info.platform}"
 
 
+def header(key: str) -> str:
+    """A details key as a column header: words, and units people read ("µs", "s")."""
+    words = key.replace("_", " ")
+    for unit, shown in ((" us", " (µs)"), (" s", " (s)"), (" ms", " (ms)")):
+        if words.endswith(unit):
+            return words[: -len(unit)] + shown
+    return words
+
+
+def value(item: object) -> str:
+    """A details value for people: yes/no, thousands separators, plain text otherwise."""
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    if isinstance(item, int):
+        return f"{item:,}"
+    if isinstance(item, float):
+        return f"{item:,.1f}" if abs(item) >= 1000 else f"{item:g}"
+    return "" if item is None else str(item)
+
+
 def _details_table(trials: Sequence[TrialResult]) -> RenderableType | None:
     """The scenario's own findings per trial (lost vs duplicated, high-water mark...):
-    short values as columns, sentences (a deadlock's cycle) as lines under the table."""
+    short values as columns, sentences (a deadlock's cycle) as lines under the table, each
+    different sentence once with the trials that found it."""
     if len(trials) > MAX_TRIAL_ROWS:
         return None
     keys = list(dict.fromkeys(k for t in trials for k in t.outcome.details))
-    long = [k for k in keys if any(len(str(t.outcome.details.get(k, ""))) > 16 for t in trials)]
+    long = [k for k in keys if any(len(value(t.outcome.details.get(k))) > 16 for t in trials)]
     short = [k for k in keys if k not in long]
     if not keys:
         return None
     parts: list[RenderableType] = []
     if short:
-        table = Table(title="what the check found", title_justify="left", show_edge=False)
-        table.add_column("trial", justify="right")
+        table = Grid(Col("trial", "right"), title="what the check found", keyed=True)
         for key in short:
-            table.add_column(key.replace("_", " "), justify="right")
+            table.columns.append(Col(header(key), "right"))
         for t in trials:
-            table.add_row(str(t.trial), *(str(t.outcome.details.get(k, "")) for k in short))
+            table.add_row(str(t.trial), *(value(t.outcome.details.get(k)) for k in short))
         parts.append(table)
     lines = Text()
-    for t in trials:
-        for key in long:
-            value = t.outcome.details.get(key)
-            if value not in (None, ""):
-                lines.append(f"trial {t.trial} {key.replace('_', ' ')}: ", style="bold")
-                lines.append(f"{value}\n")
+    for key in long:
+        found: dict[str, list[int]] = {}
+        for t in trials:
+            text = value(t.outcome.details.get(key))
+            if text:
+                found.setdefault(text, []).append(t.trial)
+        for text, where in found.items():
+            label = "trial" if len(where) == 1 else "trials"
+            numbers = ", ".join(str(n) for n in where)
+            lines.append(f"{label} {numbers} {header(key)}: ", style="bold")
+            lines.append(f"{text}\n")
     if lines:
         parts.append(lines)
     return Group(*parts)
@@ -83,40 +108,62 @@ def _pct(part: float, whole: float) -> str:
     return f"{share:.1f}%"
 
 
+def amount(n: int, meaning: str) -> str:
+    """ "1 increment per thread", "2 increments per thread": ``meaning`` is plural."""
+    first, _, rest = meaning.partition(" ")
+    if n == 1 and first.endswith("s") and not first.endswith("ss"):
+        first = first[:-1]
+    return f"{n:,} {first}" + (f" {rest}" if rest else "")
+
+
+def result_cell(trial: TrialResult) -> Text:
+    """ok, or why the trial failed: "deadlocked" when the watchdog stopped it on a wait-for
+    cycle, "stuck" when it stopped it for want of progress."""
+    if trial.ok:
+        return Text("ok", style="green")
+    details = trial.outcome.details
+    if details.get("deadlocked") is True:
+        stuck = details.get("detected_by") == "no progress"
+        return Text("stuck" if stuck else "deadlocked", style="bold red")
+    return Text("VIOLATED", style="bold red")
+
+
 def run_report(result: RunResult) -> RenderableType:
     config = result.config
     title = (
-        f"{config.scenario} · --sync {config.sync} · {config.threads} thread"
-        f"{'s' if config.threads != 1 else ''} × {config.iterations:,} "
-        f"{result.iterations_meaning} · {config.trials} trial{'s' if config.trials != 1 else ''}"
+        f"{config.scenario} · --sync {config.sync} · {amount(config.threads, 'threads')} × "
+        f"{amount(config.iterations, result.iterations_meaning)} · "
+        f"{amount(config.trials, 'trials')}"
     )
-    trials = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    trials.add_column("trial", justify="right")
-    trials.add_column("expected", justify="right")
-    trials.add_column("observed", justify="right")
-    trials.add_column(result.violation_noun, justify="right")
-    trials.add_column("result")
-    trials.add_column("wall time", justify="right")
-    trials.add_column("ops/s", justify="right")
+    share = result.violation_share
+    trials = Grid(
+        Col("trial", "right"),
+        Col(result.counted[0], "right"),
+        Col(result.counted[1], "right"),
+        Col(result.violation_noun, "right", wrap=True),
+        Col("result"),
+        Col("wall time", "right", short="time"),
+        Col("ops/s", "right"),
+        title=title,
+    )
     if len(result.trials) <= MAX_TRIAL_ROWS:
         for t in result.trials:
             v = t.outcome.violations
-            cells: list[RenderableType] = [
+            trials.add_row(
                 str(t.trial),
                 f"{t.outcome.expected:,}",
                 f"{t.outcome.observed:,}",
-                f"{v:,} ({_pct(v, t.outcome.expected)})",
-                Text("ok", style="green") if t.ok else Text("VIOLATED", style="bold red"),
+                f"{v:,} ({_pct(v, t.outcome.expected)})" if share else f"{v:,}",
+                result_cell(t),
                 seconds(t.elapsed_s),
                 rate(t.ops_per_s),
-            ]
-            trials.add_row(*cells)
+            )
     elif result.trials:
         spread = result.violations
         e = result.elapsed
         r = result.ops_per_s
         trials.add_row(
-            f"{len(result.trials)}",
+            f"1-{len(result.trials)}",
             f"{result.trials[0].outcome.expected:,}",
             "",
             f"median {spread.median:,.0f} (min {spread.min:,.0f}, max {spread.max:,.0f})",
@@ -124,7 +171,7 @@ def run_report(result: RunResult) -> RenderableType:
                 f"{result.violated}/{len(result.trials)} violated",
                 style="bold red" if result.violated else "green",
             ),
-            f"{seconds(e.median)} ({seconds(e.min)}-{seconds(e.max)})",
+            Alt(f"{seconds(e.median)} ({seconds(e.min)}-{seconds(e.max)})", seconds(e.median)),
             rate(r.median),
         )
     parts: list[RenderableType] = [trials]
@@ -148,6 +195,8 @@ def run_report(result: RunResult) -> RenderableType:
         status.append(note + "\n")
     status.append("Runtime: ", style="bold")
     status.append(runtime_line(result.runtime) + "\n")
+    status.append("Seed: ", style="bold")
+    status.append(f"{config.seed} (--seed {config.seed} makes the same random choices again)\n")
     if len(result.trials) > 1:
         e, r = result.elapsed, result.ops_per_s
         status.append("Timing: ", style="bold")
@@ -178,25 +227,22 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])
 
 
-def outcome_table(result: RunResult) -> Table:
+def outcome_table(result: RunResult) -> Grid:
     """jcstress-style: each observed outcome, how many trials gave it, and its grade."""
-    table = Table(
+    table = Grid(
+        Col(result.outcome_name, "right"),
+        Col("trials", "right"),
+        Col("frequency", "right", short="share"),
+        Col("", decorative=True),
+        Col("grade"),
+        Col("meaning", wrap=True),
         title=f"outcomes over {len(result.trials)} trials ({result.outcome_name})",
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
     )
-    table.add_column(result.outcome_name, justify="right")
-    table.add_column("trials", justify="right")
-    table.add_column("frequency", justify="right")
-    table.add_column("", no_wrap=True)
-    table.add_column("grade")
-    table.add_column("meaning")
     for o in result.outcomes:
         style = GRADE_STYLE.get(o.grade, "")
         table.add_row(
             o.outcome,
-            str(o.count),
+            f"{o.count:,}",
             f"{o.frequency:.0%}",
             Text(bar(o.frequency), style=style),
             Text(o.grade, style=style),
@@ -206,7 +252,8 @@ def outcome_table(result: RunResult) -> Table:
 
 
 def evidence_parts(result: RunResult) -> list[RenderableType]:
-    """The failures rebuilt from the trace, as step tables, plus what tracing cost."""
+    """The failures rebuilt from the trace, as step tables, plus what tracing cost and
+    how it changed the race."""
     parts: list[RenderableType] = []
     shown = 0
     for trial in result.trials:
@@ -231,10 +278,19 @@ def evidence_parts(result: RunResult) -> list[RenderableType]:
         note.append(" (capped: threads stopped recording when their share was full)")
     overhead = result.trace_overhead()
     if overhead:
+        traced, untraced = overhead["traced_ops_per_s"] or 0.0, overhead["untraced_ops_per_s"]
         note.append(
-            f"; ops/s {rate(overhead['traced_ops_per_s'])} traced vs "
-            f"{rate(overhead['untraced_ops_per_s'])} in one untraced trial "
-            f"({overhead['slowdown']:.1f}x slower while recording)"
+            f"; ops/s {rate(traced)} traced vs {rate(untraced or 0.0)} in as many untraced "
+            f"trials ({overhead['slowdown'] or 0.0:.1f}× slower while recording)"
+        )
+    if result.untraced_violated is not None:
+        n = len(result.trials)
+        note.append("\nTracing changes the race: ", style="bold")
+        note.append(
+            "recording adds work inside the race window (time, and calls where the "
+            "interpreter may switch threads), so the race may show more or less often. "
+            f"Violated: {result.violated} of {n} traced trials, {result.untraced_violated} "
+            f"of {n} untraced."
         )
     parts.append(note)
     return parts
@@ -242,16 +298,12 @@ def evidence_parts(result: RunResult) -> list[RenderableType]:
 
 def _evidence_table(trial: int, ev: Evidence) -> RenderableType:
     threads = list(dict.fromkeys(s.thread for s in ev.steps))
-    table = Table(
+    table = Grid(
+        Col("time", "right"),
+        *(Col(f"thread {t}" if t >= 0 else "other threads", wrap=True) for t in threads),
+        Col("shared after", "right"),
         title=f"trial {trial}: {ev.kind}, from the recorded events",
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
     )
-    table.add_column("time", justify="right")
-    for t in threads:
-        table.add_column(f"thread {t}" if t >= 0 else "other threads")
-    table.add_column("shared after", justify="right")
     for s in ev.steps:
         cells = [s.action if s.thread == t else "" for t in threads]
         table.add_row(
@@ -263,14 +315,16 @@ def _evidence_table(trial: int, ev: Evidence) -> RenderableType:
     return Group(table, Text(ev.explanation))
 
 
-def _thread_table(trial: TrialResult, last_of_many: bool) -> Table:
+def _thread_table(trial: TrialResult, last_of_many: bool) -> Grid:
     title = f"per thread (trial {trial.trial})" if last_of_many else "per thread"
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("thread", justify="right")
-    table.add_column("role")
-    table.add_column("ops", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("waiting", justify="right")
+    table = Grid(
+        Col("thread", "right"),
+        Col("role"),
+        Col("ops", "right"),
+        Col("time", "right"),
+        Col("waiting", "right"),
+        title=title,
+    )
     shown = trial.threads[:MAX_THREAD_ROWS]
     for s in shown:
         table.add_row(

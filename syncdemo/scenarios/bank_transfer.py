@@ -95,19 +95,19 @@ def transfer_global_lock(bank: Bank, ctx: ThreadContext) -> None:
     for chunk in ctx.chunks():
         for _ in chunk:
             source, target, amount = pick_transfer(ctx)
-            began = time.perf_counter_ns()
+            ctx.begin_wait()
             with bank.vault:  # one transfer at a time, in the whole bank
-                ctx.wait_ns += time.perf_counter_ns() - began
+                ctx.end_wait()
                 transfer(bank, ctx, source, target, amount)
 
 
 def _locked_transfer(bank: Bank, ctx: ThreadContext, me: Who, ordered: bool) -> None:
     source, target, amount = pick_transfer(ctx)
     first, second = sorted((source, target)) if ordered else (source, target)
-    began = time.perf_counter_ns()
+    ctx.begin_wait()
     bank.locks[first].acquire(me)
     bank.locks[second].acquire(me)  # the holder of this one may be waiting for ours
-    ctx.wait_ns += time.perf_counter_ns() - began
+    ctx.end_wait()
     transfer(bank, ctx, source, target, amount)
     bank.locks[second].release(me)
     bank.locks[first].release(me)
@@ -148,7 +148,9 @@ class BankTransferScenario(Scenario[Bank]):
         "and one global lock"
     )
     invariant = "money conserved, no overdraft, every transfer done"
-    violation_noun = "money misplaced + overdrafts"
+    violation_noun = "money misplaced + overdrafts + transfers never done"
+    counted = ("money at start", "money at end")
+    violation_share = False  # a sum of money and counts of transfers, not a part of the total
     why = WhyItBreaks(
         gil=(
             "under the GIL a teller's approval (I/O) released the GIL between its balance "
@@ -236,6 +238,14 @@ class BankTransferScenario(Scenario[Bank]):
 
     def stuck(self, state: Bank, stuck: Stuck) -> None:
         state.watched.record(stuck)
+
+    def kept_ops(self, outcome: Outcome, ops: int) -> int:
+        """Transfers done that broke no rule: none once money was misplaced (which transfer
+        a lost write undid is not known), else those that did not overdraw."""
+        if outcome.details.get("misplaced"):
+            return 0
+        overdrafts = outcome.details.get("overdrafts", 0)
+        return max(0, ops - (overdrafts if isinstance(overdrafts, int) else 0))
 
     def check(self, state: Bank, contexts: Sequence[ThreadContext]) -> Outcome:
         ledger = [OPENING_BALANCE] * ACCOUNTS

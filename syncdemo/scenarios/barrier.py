@@ -88,6 +88,7 @@ class BarrierScenario(Scenario[Phases]):
     shared_state = "one slot per thread holding the phase it last wrote"
     invariant = "every slot a thread reads holds the current phase"
     violation_noun = "stale or early reads"
+    counted = ("reads", "current reads")
     why = WhyItBreaks(
         gil=(
             "under the GIL a thread runs many phases in its time slice before the interpreter "

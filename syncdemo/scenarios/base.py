@@ -52,7 +52,14 @@ class Scenario(ABC, Generic[S]):
     shared_state: str
     invariant: str
     violation_noun: str
-    """What one violation is called, plural: "lost updates", "stale reads"."""
+    """What one violation is called, plural: "lost updates", "stale reads". A trial's
+    ``Outcome.violations`` counts exactly these, and nothing else."""
+    counted: tuple[str, str] = ("expected", "observed")
+    """What ``Outcome.expected`` and ``Outcome.observed`` count, as the report's column
+    headers: ("takes tried", "found an item")."""
+    violation_share: bool = True
+    """Whether violations are a part of ``Outcome.expected`` (lost updates of the expected
+    final value), so the report may show them as a percentage of it."""
     why: WhyItBreaks
     strategies: tuple[Strategy, ...]
     default_sync: str
@@ -100,6 +107,19 @@ class Scenario(ABC, Generic[S]):
     def outcome_key(self, outcome: Outcome) -> int:
         """The number the outcome histogram buckets trials by."""
         return outcome.violations
+
+    def kept_ops(self, outcome: Outcome, ops: int) -> int:
+        """Of the ``ops`` operations the threads did, how many left their work intact.
+
+        By default the share the check found intact: ``observed / expected`` of them when
+        violations are a part of ``expected`` (the increments that survived; the reads that
+        were clean), else one operation undone per violation. A scenario whose violations
+        are work never done (a deadlock) keeps every operation done, and overrides this."""
+        if self.violation_share and outcome.expected > 0:
+            kept = round(ops * min(1.0, max(0, outcome.observed) / outcome.expected))
+        else:
+            kept = ops - outcome.violations
+        return max(0, min(ops, kept))
 
     def grade(self, outcome: Outcome, config: RunConfig) -> str:
         """jcstress-style: ACCEPTABLE, FORBIDDEN, or a scenario's own INTERESTING case."""

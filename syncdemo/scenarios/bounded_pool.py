@@ -56,36 +56,30 @@ def use(ctx: ThreadContext) -> None:
     ctx.data["uses"].append((began, time.perf_counter_ns()))
 
 
-def _waited(ctx: ThreadContext, since: int) -> None:
-    waited = time.perf_counter_ns() - since
-    ctx.wait_ns += waited
-    ctx.data["waits"].append(waited)
-
-
 def use_unsafe(pool: Pool, ctx: ThreadContext) -> None:
-    ctx.data.update(uses=[], waits=[])
+    ctx.data["uses"] = []
     for chunk in ctx.chunks():
         for _ in chunk:
-            began = time.perf_counter_ns()
+            ctx.begin_wait()
             while len(pool.users) >= pool.limit:  # check: full? poll until it is not
                 ctx.check_stop()
                 time.sleep(0)
             connect()  # I/O: others pass the same check meanwhile
             pool.users.add(ctx.index)  # act: count ourselves in, perhaps as user K+1
-            _waited(ctx, began)
+            ctx.end_wait()
             use(ctx)
             pool.users.discard(ctx.index)
 
 
 def use_semaphore(pool: Pool, ctx: ThreadContext) -> None:
-    ctx.data.update(uses=[], waits=[])
+    ctx.data["uses"] = []
     for chunk in ctx.chunks():
         for _ in chunk:
-            began = time.perf_counter_ns()
+            ctx.begin_wait()
             while not pool.slots.acquire(timeout=SLICE_S):  # check and join in one step
                 ctx.check_stop()
             connect()
-            _waited(ctx, began)
+            ctx.end_wait()
             try:
                 use(ctx)
             finally:
@@ -111,6 +105,7 @@ class BoundedPoolScenario(Scenario[Pool]):
     shared_state = "the set of threads counted in (and a BoundedSemaphore of K)"
     invariant = "never more than K threads use the resource at once"
     violation_noun = "uses over the limit"
+    counted = ("uses", "within the limit")
     why = WhyItBreaks(
         gil=(
             "under the GIL a thread that passed the room check released the GIL for its "
@@ -153,7 +148,7 @@ class BoundedPoolScenario(Scenario[Pool]):
     def check(self, state: Pool, contexts: Sequence[ThreadContext]) -> Outcome:
         intervals = [span for c in contexts for span in c.data.get("uses", [])]
         peak, over = peak_overlap(intervals, state.limit)
-        waits = [w for c in contexts for w in c.data.get("waits", [])]
+        waits = [w for c in contexts for w in c.waits]
         details: dict[str, Scalar] = {
             "limit": state.limit,
             "peak": peak,

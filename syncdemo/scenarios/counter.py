@@ -224,8 +224,9 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
         "this thread's read and write, this thread's write overwrites it: a lost update."
     )
     shared_state = "one integer, counter.value, starting at 0"
-    invariant = "final value == threads x iterations"
+    invariant = "final value == threads × iterations"
     violation_noun = "lost updates"
+    counted = ("expected", "final value")
     why = _WHY
     strategies = (_NONE, _LOCK)
     helpers = (next_value, _validate, _add_one, next_value_after_io, increment_bare)

@@ -257,7 +257,8 @@ class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
         "per producer (each written by its own producer only)"
     )
     invariant = "every item produced is consumed exactly once"
-    violation_noun = "lost or duplicated items"
+    violation_noun = "lost items, duplicates and empty takes"
+    counted = ("produced", "consumed once")
     why = WhyItBreaks(
         gil=(
             "under the GIL another consumer runs while this one handles an item (its I/O "

@@ -148,13 +148,7 @@ def leave_writing(rec: Record) -> None:
 
 
 def _begin(ctx: ThreadContext) -> None:
-    ctx.data.update(torn=0, waits=[])
-
-
-def _waited(ctx: ThreadContext, since: int) -> None:
-    waited = time.perf_counter_ns() - since
-    ctx.wait_ns += waited
-    ctx.data["waits"].append(waited)
+    ctx.data["torn"] = 0
 
 
 def _version(ctx: ThreadContext, i: int) -> int:
@@ -180,9 +174,9 @@ def _read_loop(rec: Record, ctx: ThreadContext, enter: Callable[..., None]) -> N
     _begin(ctx)
     for chunk in ctx.chunks():
         for _ in chunk:
-            began = time.perf_counter_ns()
+            ctx.begin_wait()
             enter(rec, ctx)  # then no writer is inside until we leave
-            _waited(ctx, began)
+            ctx.end_wait()
             read_record(rec.fields, ctx)
             leave_reading(rec)
 
@@ -191,9 +185,9 @@ def _write_loop(rec: Record, ctx: ThreadContext, enter: Callable[..., None]) -> 
     _begin(ctx)
     for chunk in ctx.chunks():
         for i in chunk:
-            began = time.perf_counter_ns()
+            ctx.begin_wait()
             enter(rec, ctx)  # then we are alone: no reader, no other writer
-            _waited(ctx, began)
+            ctx.end_wait()
             write_record(rec.fields, _version(ctx, i))
             leave_writing(rec)
 
@@ -273,6 +267,7 @@ class ReadersWritersScenario(Scenario[Record]):
     )
     invariant = "no reader copies a half-written record"
     violation_noun = "torn reads"
+    counted = ("reads", "clean reads")
     why = WhyItBreaks(
         gil=(
             "under the GIL a writer released the GIL while it fetched the next field's value "
@@ -378,7 +373,7 @@ class ReadersWritersScenario(Scenario[Record]):
         verdicts = []
         for role in ("reader", "writer"):
             mine = [c for c in contexts if c.role == role]
-            waits = [w for c in mine for w in c.data.get("waits", [])]
+            waits = [w for c in mine for w in c.waits]
             worst_ms = max(waits, default=0) / 1e6
             starved = bool(mine) and (worst_ms > STARVED_MS or any(c.ops == 0 for c in mine))
             details[f"{role}_ops"] = sum(c.ops for c in mine)
