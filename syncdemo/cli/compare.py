@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
+@opt.debug_option
 def compare(
     specs: tuple[str, ...],
     threads: int | None,
@@ -40,24 +41,28 @@ def compare(
     among them means all of its strategies). The table has a row per strategy: ok or
     violated, violations, wall time, ops/s and the slowdown relative to the fastest row.
 
+    NAME may also be your own code: FILE.py, FILE.py:Class, path/to/pkg/module.py or
+    package.module:Class, each with :SYNC after it if you like (see 'Your own code' in the
+    README). Loading a file runs its top-level code, as importing it would; nothing else in
+    it runs until the threads call its methods.
+
     \b
     Examples:
       syncdemo compare counter
       syncdemo compare counter:none counter:lock producer-consumer:queue
       syncdemo compare producer-consumer --threads 8 --format csv > pc.csv
       syncdemo compare counter -q -o counter.json
+      syncdemo compare overdraft.py
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
-    from syncdemo.cli.lists import parse_spec
     from syncdemo.results import RunConfig
 
     common_seed = opt.fresh_seed(seed)
     plan: list[Planned] = []
     seen: set[tuple[str, str]] = set()
     for text in specs:
-        name, sync = parse_spec(text)
-        scenario = opt.lookup(name, param_hint=f"'{text}'")
+        scenario, sync = opt.lookup_spec(text)
         syncs = (
             scenario.strategy_names()
             if sync is None
