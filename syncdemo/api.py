@@ -60,8 +60,10 @@ def run(
     config = RunConfig(
         scenario=target.name,
         sync=sync,
-        threads=_bounded("threads", threads or target.default_threads, MAX_THREADS),
-        iterations=_bounded("iterations", iterations or target.default_iterations, MAX_ITERATIONS),
+        threads=_bounded("threads", _or(threads, target.default_threads), MAX_THREADS),
+        iterations=_bounded(
+            "iterations", _or(iterations, target.default_iterations), MAX_ITERATIONS
+        ),
         trials=_bounded("trials", trials, MAX_TRIALS),
         seed=secrets.randbelow(2**32) if seed is None else _bounded("seed", seed, MAX_SEED, 0),
         switch_interval=switch_interval,
@@ -84,6 +86,10 @@ def resolve(scenario: Any) -> Scenario[Any]:
             origin = scenario.__module__
         return userfile.adapt(scenario, origin)
     return userfile.adapt(scenario, "")
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _bounded(what: str, value: int, high: int, low: int = 1) -> int:
