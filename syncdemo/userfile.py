@@ -176,9 +176,13 @@ def load_module(module_name: str, attr: str) -> Scenario[Any]:
     except ScenarioError as exc:
         missing = exc.__cause__
         if isinstance(missing, ModuleNotFoundError) and missing.name == module_name:
+            from syncdemo.scenarios import names, suggest
+
+            close = suggest(module_name, names())
+            hint = f" Did you mean {' or '.join(repr(s) for s in close)}?" if close else ""
             raise ScenarioError(
-                f"No scenario named {module_name}:{attr}: there is no module {module_name!r} "
-                "to import (see 'syncdemo list' for the scenarios there are)."
+                f"No scenario named {module_name!r}, and no module {module_name!r} to import "
+                f"{module_name}:{attr} from.{hint} See 'syncdemo list'."
             ) from missing
         raise
     return pick(module, attr, module_name, f"{module_name}:")

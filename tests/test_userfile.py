@@ -288,7 +288,7 @@ BAD_FILES = {
         ("nocheck.py", "A (nocheck.py) has no check(self) method"),
         ("twice.py", "strategy 'lock' is declared twice, by a() and b()"),
         ("raises.py", "Loading raises.py failed: RuntimeError: the file itself fails"),
-        ("no_such_module:Thing", "there is no module 'no_such_module'"),
+        ("no_such_module:Thing", "and no module 'no_such_module' to import"),
     ],
 )
 def test_bad_input_is_one_line(
