@@ -230,9 +230,18 @@ def pick(module: ModuleType, attr: str, shown: str, prefix: str) -> Scenario[Any
         ]
         close = difflib.get_close_matches(attr, known, n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(prefix + c for c in close)}?" if close else ""
+        if not close and len(found) == 1 and _is_strategy(found[0], attr):
+            hint = f" For its strategy {attr!r}, add --sync {attr}."
         there = f" (it has: {', '.join(known)})" if known and not close else ""
         raise ScenarioError(f"{shown} has no scenario {attr!r}{there}.{hint}")
     return adapt(obj, shown)
+
+
+def _is_strategy(cls: type, name: str) -> bool:
+    try:
+        return name in adapt(cls, "").strategy_names()
+    except ScenarioError:
+        return False
 
 
 def adapt_name(cls: type) -> str:

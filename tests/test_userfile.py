@@ -439,3 +439,29 @@ def test_a_worker_that_cannot_be_stopped_exits_3(here: Path) -> None:
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert "did not give up" in line
+
+
+@pytest.mark.parametrize("command", ["run", "describe", "compare", "sweep"])
+def test_help_says_what_name_may_be_and_that_loading_runs_code(
+    invoke: Invoke, command: str
+) -> None:
+    text = " ".join(invoke(command, "--help").stdout.split())
+    assert "FILE.py, FILE.py:Class, path/to/pkg/module.py or package.module:Class" in text
+    assert "Loading a file runs its top-level code" in text
+    assert "--debug" in text
+
+
+def test_a_strategy_after_the_colon_gets_a_hint(
+    here: Path, invoke: Invoke, usage_error: UsageError
+) -> None:
+    line = usage_error(invoke("run", "overdraft.py:lock"))
+    assert "For its strategy 'lock', add --sync lock." in line
+
+
+def test_a_changed_file_is_loaded_again(here: Path) -> None:
+    from syncdemo import scenarios
+
+    assert scenarios.get("overdraft.py").default_threads == 2
+    text = OVERDRAFT.replace("threads = 2", "threads = 3")
+    (here / "overdraft.py").write_text(text + "\n# changed\n", encoding="utf-8")
+    assert scenarios.get("overdraft.py").default_threads == 3

@@ -218,11 +218,14 @@ def complete_scenario(
 ) -> list[CompletionItem]:
     from syncdemo import scenarios
 
-    return [
+    found = [
         CompletionItem(entry.name, help=entry.summary)
         for entry in scenarios.entries()
         if entry.name.startswith(incomplete)
     ]
+    if not found or "/" in incomplete or "." in incomplete:  # the user's own FILE.py
+        found.append(CompletionItem(incomplete, type="file"))
+    return found
 
 
 def strategies_of(name: str, incomplete: str) -> list[CompletionItem]:
@@ -298,15 +301,6 @@ def _apply(func: F, options: tuple[Callable[[Any], Any], ...]) -> F:
 def scenario_argument(func: F) -> F:
     """NAME: a scenario, completed from the registry (or a file, by the shell)."""
     return click.argument("name", shell_complete=complete_scenario)(func)
-
-
-#: For the help of every command that takes NAME: what else it may be, and what loading does.
-USER_CODE_HELP = (
-    "NAME may also be your own code: FILE.py, FILE.py:Class, path/to/pkg/module.py or "
-    "package.module:Class (see 'Your own code' in the README). Loading a file runs its "
-    "top-level code, as importing it would; nothing else in it runs until the threads call "
-    "its methods."
-)
 
 
 def threads_option(

@@ -252,7 +252,7 @@ class UserScenario(Scenario[Trial]):
         return {
             k: v
             for k, v in vars(instance).items()
-            if not k.startswith("_") and k not in RUN_ATTRIBUTES and isinstance(v, int | str)
+            if not k.startswith("_") and k not in _NOT_OUTCOME and isinstance(v, int | str)
         }
 
     def outcome_key(self, outcome: Outcome) -> int:
@@ -342,9 +342,10 @@ class UserScenario(Scenario[Trial]):
             f"{method.method}()'s check and act one step. Under the GIL, CPython 3.10+ "
             "switches threads only at calls, loop jumps and where the GIL is released (I/O), "
             f"and {method.method}() has none of those, so a switch almost never lands inside "
-            "it: its race window is closed here. Real code opens it: call a function (a log() "
-            "call) or do I/O between the check and the act, as the README shows; or run it on "
-            "a free-threaded build (3.13t), where threads run in parallel."
+            "it: its race window is closed here. Real code opens it: I/O between the check "
+            "and the act (a log() that writes a file releases the GIL), or a function call in "
+            "a worker that runs many --iterations, as the README shows; on a free-threaded "
+            "build (3.13t) threads run in parallel."
         )
 
 
@@ -352,7 +353,7 @@ class UserScenario(Scenario[Trial]):
 #: outcome is likely to be, so the two kinds never share a key (and labels sort first).
 LABEL_BASE = -(2**62)
 #: Outcome details that are not part of the user's outcome.
-_NOT_OUTCOME = frozenset({"check", "stuck", "detected_by", "stalled_s"})
+_NOT_OUTCOME = frozenset({"check", "stuck", "detected_by", "stalled_s", *RUN_ATTRIBUTES})
 
 
 class Label(int):
