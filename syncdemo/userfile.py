@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -93,12 +94,19 @@ def import_file(path: Path, shown: str) -> ModuleType:
     root, dotted = _package_name(resolved)
     _on_path(root)
     if dotted.rpartition(".")[0]:  # inside a package: import it by its dotted name
-        sys.modules.pop(dotted, None)
+        existing = sys.modules.get(dotted)
+        if cached is not None or not _same_file(existing, resolved):
+            sys.modules.pop(dotted, None)  # changed on disk, or another module of that name
         module = _guarded(shown, lambda: importlib.import_module(dotted))
     else:
         module = _exec_file(resolved, _free_name(dotted, resolved), shown)
     _loaded[resolved] = (stamp, module)
     return module
+
+
+def _same_file(module: ModuleType | None, path: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return file is not None and Path(file).resolve() == path
 
 
 def _package_name(path: Path) -> tuple[Path, str]:
@@ -116,7 +124,7 @@ def _free_name(stem: str, path: Path) -> str:
     called threading.py must not replace the real one)."""
     name = stem if stem.isidentifier() else "_syncdemo_" + re.sub(r"\W", "_", stem)
     existing = sys.modules.get(name)
-    if existing is None or getattr(existing, "__file__", None) == str(path):
+    if existing is None or _same_file(existing, path):
         return name
     safe = re.sub(r"\W", "_", stem)
     return f"_syncdemo_file_{abs(hash(str(path))):x}_{safe}"
@@ -192,13 +200,19 @@ def load_module(module_name: str, attr: str) -> Scenario[Any]:
 
 
 def scenario_classes(module: ModuleType) -> list[type]:
-    """The classes decorated with ``@syncdemo.scenario`` that ``module`` defines."""
+    """The scenario classes that ``module`` defines: those decorated with
+    ``@syncdemo.scenario``, and subclasses of syncdemo's own ``Scenario``."""
+    from syncdemo.scenarios.base import Scenario
+
     return [
         obj
         for obj in vars(module).values()
         if isinstance(obj, type)
         and obj.__module__ == module.__name__
-        and obj.__dict__.get(SCENARIO_MARK)
+        and (
+            obj.__dict__.get(SCENARIO_MARK)
+            or (issubclass(obj, Scenario) and not inspect.isabstract(obj))
+        )
     ]
 
 
@@ -259,9 +273,13 @@ def adapt(obj: Any, origin: str, name: str | None = None) -> Scenario[Any]:
     if isinstance(obj, Scenario):
         return obj
     if isinstance(obj, type) and issubclass(obj, Scenario):
-        return obj()
+        scenario: Scenario[Any] = obj()
+        if origin:
+            scenario.origin = origin
+        return scenario
     if not isinstance(obj, type):
-        raise ScenarioError(f"{origin}: {obj!r} is not a scenario class.")
+        where = f"{origin}: " if origin else ""
+        raise ScenarioError(f"{where}{obj!r} is not a scenario class.")
     return UserScenario(obj, origin, name)
 
 

@@ -465,3 +465,22 @@ def test_a_changed_file_is_loaded_again(here: Path) -> None:
     text = OVERDRAFT.replace("threads = 2", "threads = 3")
     (here / "overdraft.py").write_text(text + "\n# changed\n", encoding="utf-8")
     assert scenarios.get("overdraft.py").default_threads == 3
+
+
+def test_a_file_with_a_subclass_of_syncdemos_scenario(here: Path, invoke: Invoke) -> None:
+    write(
+        here,
+        "mine.py",
+        """
+        from syncdemo.scenarios.counter import CounterScenario
+
+        class MyCounter(CounterScenario):
+            name = "my-counter"
+            default_iterations = 300
+        """,
+    )
+    result = invoke("run", "mine.py", "--sync", "lock", "--trials", "1", "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["scenario"] == "my-counter" and data["params"]["iterations"] == 300
+    assert "From: mine.py" in invoke("describe", "mine.py").stdout

@@ -121,7 +121,7 @@ def lookup_spec(text: str) -> tuple[Scenario[Any], str | None]:
 
     hint = f"'{text}'"
     name, sync = parse_spec(text)
-    if sync is None or not scenarios.is_reference(text):
+    if sync is None or name in scenarios.names() or not scenarios.is_reference(text):
         return lookup(name, param_hint=hint), sync
     try:
         return scenarios.get(text), None
