@@ -70,11 +70,15 @@ def load_reference(name: str) -> Scenario[Any]:
 def load_file(text: str, attr: str) -> Scenario[Any]:
     """The scenario class ``attr`` (a class or scenario name) in file ``text``, or its only
     one when ``attr`` is empty."""
-    path = Path(text).expanduser()
-    if not path.exists():
+    try:
+        path = Path(text).expanduser()
+        exists, folder = path.exists(), path.is_dir()
         hint = f" Did you mean {text}.py?" if Path(f"{text}.py").is_file() else ""
+    except (OSError, ValueError, RuntimeError) as exc:  # a name too long, no such ~user
+        raise ScenarioError(f"Cannot read {text!r}: {exc}.") from exc
+    if not exists:
         raise ScenarioError(f"No such file: {text!r}.{hint}")
-    if path.is_dir():
+    if folder:
         raise ScenarioError(f"{text!r} is a folder; give a .py file in it (e.g. {text}/module.py).")
     module = import_file(path, text)
     return pick(module, attr, text, f"{text}:")
