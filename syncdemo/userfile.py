@@ -75,7 +75,7 @@ def load_file(text: str, attr: str) -> Scenario[Any]:
         exists, folder = path.exists(), path.is_dir()
         hint = f" Did you mean {text}.py?" if Path(f"{text}.py").is_file() else ""
     except (OSError, ValueError, RuntimeError) as exc:  # a name too long, no such ~user
-        raise ScenarioError(f"Cannot read {text!r}: {exc}.") from exc
+        raise ScenarioError(f"Cannot read {text!r}: {str(exc).rstrip('.')}.") from exc
     if not exists:
         raise ScenarioError(f"No such file: {text!r}.{hint}")
     if folder:
@@ -277,6 +277,8 @@ def adapt(obj: Any, origin: str, name: str | None = None) -> Scenario[Any]:
     if isinstance(obj, Scenario):
         return obj
     if isinstance(obj, type) and issubclass(obj, Scenario):
+        if inspect.isabstract(obj):
+            raise ScenarioError(f"{obj.__name__} ({origin}) is abstract: not a scenario to run.")
         scenario: Scenario[Any] = obj()
         if origin:
             scenario.origin = origin
