@@ -6,7 +6,10 @@ static table (a test holds it equal to the classes), so ``syncdemo list`` import
 scenario module. Third-party packages add entries through the entry-point group
 ``syncdemo.scenarios``; both kinds are loaded by the same :func:`load`. A plugin whose name
 clashes with a built-in is kept out (the built-in wins) and reported, as is one that fails
-to import.
+to import. A name that is none of these but points into the user's own code (``FILE.py``,
+``FILE.py:Class``, ``package.module:Class``) is loaded by :mod:`syncdemo.userfile`; a
+plain class, from there or from a plugin, goes through the same adapter
+(:mod:`syncdemo.scenarios.user`).
 """
 
 from __future__ import annotations
