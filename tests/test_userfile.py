@@ -484,3 +484,59 @@ def test_a_file_with_a_subclass_of_syncdemos_scenario(here: Path, invoke: Invoke
     data = json.loads(result.stdout)
     assert data["scenario"] == "my-counter" and data["params"]["iterations"] == 300
     assert "From: mine.py" in invoke("describe", "mine.py").stdout
+
+
+def test_optional_class_attributes(here: Path, invoke: Invoke) -> None:
+    write(
+        here,
+        "attrs.py",
+        '''
+        import syncdemo
+
+        @syncdemo.scenario
+        class HTTPCacheFill:
+            """Fills a cache.
+
+            Threads put what they computed; the check counts the entries."""
+            default_sync = "careful"
+            def setup(self):
+                self.entries = {}
+            def worker(self, thread):
+                self.entries[thread] = thread
+            @syncdemo.strategy("careful", safe=True, summary="the same, said to be safe")
+            def careful(self, thread):
+                self.entries[thread] = thread
+            def check(self):
+                return len(self.entries) == self.threads or None
+
+        @syncdemo.scenario(name="renamed")
+        class Other:
+            name = "ignored-by-the-decorator"
+            def worker(self, thread):
+                pass
+            def check(self):
+                return None
+        ''',
+    )
+    data = json.loads(invoke("describe", "attrs.py:HTTPCacheFill", "-f", "json").stdout)
+    assert data["name"] == "http-cache-fill"
+    assert data["summary"] == "Fills a cache."
+    assert data["explanation"].startswith("Threads put what they computed")
+    assert data["default_sync"] == "careful"
+    assert data["defaults"]["threads"] == 4 and data["defaults"]["iterations"] == 1000
+    assert data["strategies"][1]["summary"] == "the same, said to be safe"
+    assert data["invariant"] == "check() returns True"
+    result = invoke("run", "attrs.py:renamed", "--trials", "1", "-f", "json")
+    assert json.loads(result.stdout)["scenario"] == "renamed"
+
+
+def test_bad_class_attributes(here: Path, invoke: Invoke, usage_error: UsageError) -> None:
+    code = OVERDRAFT.replace("threads = 2", "threads = 0")
+    write(here, "zero.py", code)
+    assert "threads = 0; it must be a whole number 1 to 2,048" in usage_error(
+        invoke("run", "zero.py")
+    )
+    write(here, "sync.py", OVERDRAFT.replace("iterations = 1\n", "default_sync = 'mutex'\n"))
+    assert "default_sync = 'mutex' is not one of its strategies: none, lock" in usage_error(
+        invoke("describe", "sync.py")
+    )

@@ -134,7 +134,7 @@ class UserScenario(Scenario[Trial]):
     """A user's class adapted to the scenario contract (see the module docstring)."""
 
     shared_state = ""
-    violation_noun = "violations"
+    violation_noun = "failed checks"
     iterations_meaning = "calls of the worker per thread"
     why = _WHY
 
