@@ -540,3 +540,41 @@ def test_bad_class_attributes(here: Path, invoke: Invoke, usage_error: UsageErro
     assert "default_sync = 'mutex' is not one of its strategies: none, lock" in usage_error(
         invoke("describe", "sync.py")
     )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_a_user_worker_between_calls(here: Path) -> None:
+    import signal
+
+    write(
+        here,
+        "slow.py",
+        """
+        import time
+        import syncdemo
+
+        @syncdemo.scenario
+        class Slow:
+            threads = 2
+            iterations = 100_000
+            def worker(self, thread):
+                time.sleep(0.01)
+            def check(self):
+                return True
+        """,
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-m", "syncdemo", "run", "slow.py"],
+        cwd=here,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(1.5)
+    child.send_signal(signal.SIGINT)
+    began = time.monotonic()
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert time.monotonic() - began < 3, "it stops between two calls, not after the chunk"
+    assert "Traceback" not in err

@@ -210,10 +210,13 @@ class UserScenario(Scenario[Trial]):
         self._stuck_trials += 1
 
     def cancel(self, state: Trial) -> None:
-        """Stop threads still inside a call of the user's worker after the stop flag: wait a
-        moment for them to return, then raise :class:`Stopped` inside those that did not
-        (an endless loop stops; a thread blocked in C, e.g. on a lock, cannot be)."""
+        """Make the workers stop between calls. When the watchdog found the trial stuck, also
+        stop threads still inside a call: wait a moment for them to return, then raise
+        :class:`Stopped` inside those that did not (an endless loop stops; a thread blocked
+        in C, e.g. on a lock, cannot be, and the engine reports it)."""
         state.stopping = True
+        if state.stuck is None:  # Ctrl-C or a failed worker: the others leave between calls
+            return
         deadline = time.monotonic() + LEAVE_GRACE_S
         while any(state.inside) and time.monotonic() < deadline:
             time.sleep(0.01)
