@@ -557,6 +557,8 @@ def test_ctrl_c_stops_a_user_worker_between_calls(here: Path) -> None:
         class Slow:
             threads = 2
             iterations = 100_000
+            def setup(self):
+                open("started", "w").close()
             def worker(self, thread):
                 time.sleep(0.01)
             def check(self):
@@ -571,7 +573,10 @@ def test_ctrl_c_stops_a_user_worker_between_calls(here: Path) -> None:
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while not (here / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the threads are in their calls by now
     child.send_signal(signal.SIGINT)
     began = time.monotonic()
     _, err = child.communicate(timeout=30)
