@@ -396,7 +396,7 @@ def test_an_endless_worker_is_stopped_by_the_watchdog(here: Path, invoke: Invoke
     began = time.monotonic()
     result = invoke("run", "spins.py", "--timeout", "0.3", "--trials", "1", "-f", "json")
     assert result.exit_code == 0, result.output
-    assert time.monotonic() - began < 4
+    assert time.monotonic() - began < 10, "the loop was interrupted: no 5 s grace, no exit 3"
     data = json.loads(result.stdout)
     (trial,) = data["trials"]
     assert not trial["ok"]
@@ -581,5 +581,5 @@ def test_ctrl_c_stops_a_user_worker_between_calls(here: Path) -> None:
     began = time.monotonic()
     _, err = child.communicate(timeout=30)
     assert child.returncode == 130, err
-    assert time.monotonic() - began < 3, "it stops between two calls, not after the chunk"
+    assert time.monotonic() - began < 5, "it stops between two calls (a chunk is 10 s here)"
     assert "Traceback" not in err
