@@ -93,6 +93,7 @@ def cli() -> None:
     syncdemo run counter --threads 8       lose updates, for real
     syncdemo run counter --sync lock       ... and see what the lock costs
     syncdemo run counter -f json | jq .summary
+    syncdemo run overdraft.py              your own scenario class, in your file
     """
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
+@opt.debug_option
 def compare(
     specs: tuple[str, ...],
     threads: int | None,
@@ -53,16 +54,21 @@ def compare(
     among them means all of its strategies). The table has a row per strategy: ok or
     violated, violations, wall time, ops/s and the slowdown relative to the fastest row.
 
+    NAME may also be your own code: FILE.py, FILE.py:Class, path/to/pkg/module.py or
+    package.module:Class, each with :SYNC after it if you like (see 'Your own code' in the
+    README). Loading a file runs its top-level code, as importing it would; nothing else in
+    it runs until the threads call its methods.
+
     \b
     Examples:
       syncdemo compare counter
       syncdemo compare counter:none counter:lock producer-consumer:queue
       syncdemo compare producer-consumer --threads 8 --format csv > pc.csv
       syncdemo compare counter -q -o counter.json
+      syncdemo compare overdraft.py
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
-    from syncdemo.cli.lists import ListError, parse_spec
 
     common_seed = opt.fresh_seed(seed)
     chosen = [r.strip() for r in runtimes.split(",") if r.strip()]
@@ -74,11 +80,7 @@ def compare(
     plan: list[Planned] = []
     seen: set[tuple[str, str, str]] = set()
     for text in specs:
-        try:
-            name, sync, at = parse_spec(text)
-        except ListError as exc:
-            raise click.BadParameter(str(exc), param_hint=f"'{text}'") from None
-        scenario = opt.lookup(name, param_hint=f"'{text}'")
+        scenario, sync, at = opt.lookup_spec(text)
         syncs = (
             scenario.strategy_names()
             if sync is None

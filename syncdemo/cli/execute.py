@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from syncdemo.cli.options import EXIT_ABANDONED, EXIT_INTERRUPTED, EXIT_VIOLATED
+from syncdemo.cli.options import EXIT_ABANDONED, EXIT_INTERRUPTED, EXIT_VIOLATED, failure_line
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -63,8 +63,9 @@ def execute(
                 session.stop_progress()
                 click.echo(f"Error: {prefix}{exc}", err=True)
                 ctx.exit(EXIT_ABANDONED)
-            except engine.EngineError as exc:
-                raise click.ClickException(f"{prefix}{exc}") from None
+            except engine.EngineError as exc:  # a worker, or the user's setup/check, raised
+                session.stop_progress()
+                raise click.ClickException(f"{prefix}{failure_line(exc)}") from None
             runs.append(result)
             session.add(result.to_dict())
         _finish(session, report, runs, complete=True)

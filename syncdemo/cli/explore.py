@@ -216,6 +216,13 @@ def _model(scenario: Scenario[Any], config: RunConfig) -> Model:
     model = scenario.model(config)
     if model is not None:
         return model
+    if getattr(scenario, "user_class", None) is not None:  # a user's class has no model
+        raise click.BadParameter(
+            f"exploring your own code ({scenario.origin}) needs the real-code explorer, which "
+            f"this version does not have yet; meanwhile 'syncdemo run {scenario.origin} "
+            "--trials 100' or 'syncdemo compare' shows what real threads do with it.",
+            param_hint="'NAME'",
+        )
     modelled = [
         s.name
         for s in scenarios.all_scenarios()

@@ -104,13 +104,86 @@ def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> f
 
 
 def lookup(name: str, param_hint: str = "'NAME'") -> Scenario[Any]:
-    """The scenario called ``name``, or a usage error with "did you mean"."""
+    """The scenario called ``name`` (or the user's ``FILE.py[:Class]``, ``module:Class``),
+    or a usage error with "did you mean"."""
     from syncdemo import scenarios
 
     try:
         return scenarios.get(name)
     except scenarios.ScenarioError as exc:
+        show_traceback(exc.__cause__)
         raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
+def lookup_spec(text: str) -> tuple[Scenario[Any], str | None, str | None]:
+    """A compare SPEC: ``NAME[:SYNC][@RUNTIME]``, or the user's ``FILE.py[:Class][:SYNC]``
+    or ``module:Class[:SYNC]`` (a trailing part that names no class in the file is its
+    SYNC); returns the scenario, the strategy and the runtime the spec names (or None)."""
+    from syncdemo import scenarios
+    from syncdemo.cli.lists import ListError, parse_spec
+
+    hint = f"'{text}'"
+    try:
+        name, sync, at = parse_spec(text)
+    except ListError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+    base = text.rpartition("@")[0] if at else text
+    if sync is None or name in scenarios.names() or not scenarios.is_reference(base):
+        return lookup(name, param_hint=hint), sync, at
+    try:
+        return scenarios.get(base), None, at
+    except scenarios.ScenarioError as whole:
+        head, _, tail = base.rpartition(":")
+        try:
+            return scenarios.get(head), tail.strip() or None, at
+        except scenarios.ScenarioError:
+            show_traceback(whole.__cause__)
+            raise click.BadParameter(str(whole), param_hint=hint) from None
+
+
+#: Where ``--debug`` is kept for the command running (click's ``ctx.meta``).
+DEBUG = "syncdemo.debug"
+
+
+def debug_option(func: F) -> F:
+    """--debug / -v: the traceback of a failure in the user's own code (loading it, or a
+    worker, setup() or check() that raised), under the one-line error."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        ctx.meta[DEBUG] = value
+        return value
+
+    return click.option(
+        "--debug",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=remember,
+        help="When your scenario's code fails, also show the traceback.",
+    )(func)
+
+
+def show_traceback(exc: BaseException | None) -> None:
+    """With --debug: ``exc``'s traceback on stderr."""
+    ctx = click.get_current_context(silent=True)
+    if exc is None or ctx is None or not ctx.meta.get(DEBUG):
+        return
+    import traceback
+
+    click.echo("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), err=True)
+
+
+def failure_line(exc: BaseException) -> str:
+    """An engine failure as one line: its message, and where the user's code raised it
+    (' (at overdraft.py:17, in worker)'); with --debug the traceback first."""
+    cause = exc.__cause__
+    if cause is None:
+        return str(exc)
+    show_traceback(cause)
+    from syncdemo.userfile import where_raised
+
+    return f"{exc}{where_raised(cause)}"
 
 
 def check_sync(scenario: Scenario[Any], sync: str | None, param_hint: str = "'--sync'") -> str:
@@ -178,11 +251,14 @@ def complete_scenario(
 ) -> list[CompletionItem]:
     from syncdemo import scenarios
 
-    return [
+    found = [
         CompletionItem(entry.name, help=entry.summary)
         for entry in scenarios.entries()
         if entry.name.startswith(incomplete)
     ]
+    if not found or "/" in incomplete or "." in incomplete:  # the user's own FILE.py
+        found.append(CompletionItem(incomplete, type="file"))
+    return found
 
 
 def strategies_of(name: str, incomplete: str) -> list[CompletionItem]:
@@ -256,7 +332,7 @@ def _apply(func: F, options: tuple[Callable[[Any], Any], ...]) -> F:
 
 
 def scenario_argument(func: F) -> F:
-    """NAME: a scenario, completed from the registry."""
+    """NAME: a scenario, completed from the registry (or a file, by the shell)."""
     return click.argument("name", shell_complete=complete_scenario)(func)
 
 

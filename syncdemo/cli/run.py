@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
 )
+@opt.debug_option
 def run(
     name: str,
     threads: int | None,
@@ -82,6 +83,11 @@ def run(
 ) -> None:
     """Run a scenario on real threads and report what happened to the shared state.
 
+    NAME may also be your own code: FILE.py, FILE.py:Class, path/to/pkg/module.py or
+    package.module:Class (see 'Your own code' in the README). Loading a file runs its
+    top-level code, as importing it would; nothing else in it runs until the threads call
+    its methods.
+
     \b
     Examples:
       syncdemo run counter --threads 8
@@ -89,6 +95,7 @@ def run(
       syncdemo run producer-consumer --sync none
       syncdemo run barrier --sync none --format csv > barrier.csv
       syncdemo run counter --check || echo "updates were lost"
+      syncdemo run overdraft.py --sync lock --trials 20
     """
     if export_trace is not None:
         opt.check_file(export_trace, "'--export-trace'")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 @opt.measured_options
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
+@opt.debug_option
 def sweep(
     name: str,
     threads: tuple[int, ...],
@@ -58,6 +59,11 @@ def sweep(
     A row per thread count: violation rate, the share of the work lost, ops/s and the
     speedup over the fewest threads, with bars; under the table a text chart of ops/s and
     violation rate against threads.
+
+    NAME may also be your own code: FILE.py, FILE.py:Class, path/to/pkg/module.py or
+    package.module:Class (see 'Your own code' in the README). Loading a file runs its
+    top-level code, as importing it would; nothing else in it runs until the threads call
+    its methods.
 
     \b
     Examples:

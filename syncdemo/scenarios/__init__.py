@@ -6,7 +6,10 @@ static table (a test holds it equal to the classes), so ``syncdemo list`` import
 scenario module. Third-party packages add entries through the entry-point group
 ``syncdemo.scenarios``; both kinds are loaded by the same :func:`load`. A plugin whose name
 clashes with a built-in is kept out (the built-in wins) and reported, as is one that fails
-to import.
+to import. A name that is none of these but points into the user's own code (``FILE.py``,
+``FILE.py:Class``, ``package.module:Class``) is loaded by :mod:`syncdemo.userfile`; a
+plain class, from there or from a plugin, goes through the same adapter
+(:mod:`syncdemo.scenarios.user`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ if TYPE_CHECKING:
     from syncdemo.scenarios.base import Scenario
 
 GROUP = "syncdemo.scenarios"
-__all__ = ["BUILTIN", "GROUP", "Entry", "ScenarioError", "UnknownScenario", "entries", "get"]
+__all__ = [
+    "BUILTIN",
+    "GROUP",
+    "Entry",
+    "ScenarioError",
+    "UnknownScenario",
+    "entries",
+    "get",
+    "is_reference",
+]
 
 
 class ScenarioError(LookupError):
@@ -116,6 +128,10 @@ def load(entry: Entry) -> Scenario[Any]:
         scenario: Scenario[Any] = obj()
     elif isinstance(obj, Scenario):
         scenario = obj
+    elif isinstance(obj, type):  # a plain class in the user-file format
+        from syncdemo.userfile import adapt
+
+        scenario = adapt(obj, entry.origin, entry.name or None)
     else:
         raise TypeError(f"{entry.target} is not a syncdemo scenario")
     if scenario.default_sync not in scenario.strategy_names():
@@ -135,7 +151,9 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Scenario[Any]:
-    """The scenario called ``name``; :class:`UnknownScenario` with suggestions otherwise."""
+    """The scenario called ``name``: a built-in or plugin by its name, or the user's own
+    code by reference (``FILE.py``, ``FILE.py:Class``, ``package.module:Class``; see
+    :mod:`syncdemo.userfile`). :class:`UnknownScenario` with suggestions otherwise."""
     found = _registry.get(name)
     if found is not None:
         return found
@@ -144,7 +162,18 @@ def get(name: str) -> Scenario[Any]:
             scenario = load(entry)
             _registry[name] = scenario
             return scenario
-    raise UnknownScenario(name, suggest(name, names()))
+    from syncdemo import userfile
+
+    if userfile.is_reference(name) and name.partition(":")[0] not in names():
+        return userfile.load_reference(name)  # not kept: the file may change
+    raise UnknownScenario(name, suggest(name.partition(":")[0], names()))
+
+
+def is_reference(name: str) -> bool:
+    """Whether ``name`` points into the user's code rather than naming a scenario."""
+    from syncdemo import userfile
+
+    return name not in names() and userfile.is_reference(name)
 
 
 def suggest(name: str, known: list[str]) -> list[str]:

@@ -1,0 +1,469 @@
+"""A user's plain class, as a :class:`~syncdemo.scenarios.base.Scenario` the engine can run.
+
+The user-file format (README, "Your own code") is a class that *is* the shared state:
+``setup(self)``, ``worker(self, thread)``, more workers marked ``@syncdemo.strategy``, and
+``check(self)``. :class:`UserScenario` maps it onto the contract: a fresh instance and its
+``setup()`` per trial; each thread calls the worker ``--iterations`` times with its index,
+looking at the stop flag between calls (Ctrl-C and the watchdog stop it there); ``check()``
+after the join. The same adapter serves a file, a ``module:Class`` and a plugin whose entry
+point names such a class, so all three behave alike.
+
+Every mistake in the class is a :class:`BadUserClass` (one line, exit 2); an exception in
+the user's own code while it runs becomes an ``EngineError`` chained to it (exit 1), whose
+``__cause__`` keeps the traceback for ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import inspect
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncdemo.decorators import STRATEGY_MARK, StrategyMark
+from syncdemo.engine.context import Stopped, ThreadContext, Worker
+from syncdemo.engine.watchdog import Stuck
+from syncdemo.results import Outcome, RunConfig, Scalar
+from syncdemo.scenarios import ScenarioError
+from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
+
+#: Defaults of a class that does not set ``threads`` / ``iterations``.
+DEFAULT_THREADS = 4
+DEFAULT_ITERATIONS = 1_000
+MAX_THREADS = 2048
+MAX_ITERATIONS = 10_000_000
+#: Set on each fresh instance before its setup(): the run's --threads and --iterations.
+RUN_ATTRIBUTES = ("threads", "iterations")
+#: After the stop flag is set, how long threads get to leave a call on their own before a
+#: stuck one is interrupted (an exception raised inside it, see :func:`_interrupt`).
+LEAVE_GRACE_S = 0.2
+
+_WHY = WhyItBreaks(
+    gil=(
+        "under the GIL one thread runs bytecode at a time, but the interpreter may switch "
+        "threads at any call or loop jump in the worker, and wherever it releases the GIL "
+        "(I/O); a switch between a read of the shared state and the write that depends on it "
+        "lets another thread change the state in between, and the write then undoes it."
+    ),
+    free_threaded=(
+        "threads truly run in parallel on this free-threaded build: two threads read the same "
+        "state at the same moment and both act on what they read."
+    ),
+)
+
+
+class BadUserClass(ScenarioError):
+    """The class cannot be a scenario (no worker, no check, a strategy named twice...)."""
+
+
+@dataclass(eq=False)
+class Trial:
+    """One trial's shared state: the user's fresh instance, and per-thread bookkeeping that
+    only its own thread writes (calls finished; the thread's id while it is in the loop)."""
+
+    instance: Any
+    done: list[int]
+    inside: list[int]
+    stuck: Stuck | None = None
+    stopping: bool = False
+    """Set by :meth:`UserScenario.cancel`, which the engine calls right after setting the
+    stop flag: the workers read it between calls without a call of their own, which would
+    be one more place for a thread switch outside the user's race window."""
+
+
+@dataclass(frozen=True)
+class UserStrategy:
+    name: str
+    method: str
+    safe: bool
+    summary: str
+    function: Callable[..., Any] = field(repr=False)
+
+
+def kebab(name: str) -> str:
+    """'BankAccount' -> 'bank-account', 'HTTPCache' -> 'http-cache', 'my_case' -> 'my-case'."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name)
+    return spaced.replace("_", "-").strip("-").lower()
+
+
+def _strategies(cls: type, label: str) -> list[UserStrategy]:
+    """``worker`` as strategy none (or as its own mark says), then every marked method."""
+    found: list[UserStrategy] = []
+    for attr in dir(cls):
+        function = inspect.getattr_static(cls, attr, None)
+        mark = getattr(function, STRATEGY_MARK, None)
+        if attr == "worker" and mark is None:
+            mark = StrategyMark("none", False, "")
+        if not isinstance(mark, StrategyMark):
+            continue
+        if not callable(function):
+            raise BadUserClass(f"{label}: {attr} is marked as a strategy but is not a method.")
+        doc = inspect.getdoc(function) or ""
+        summary = mark.summary or doc.split("\n", 1)[0] or f"{attr}() as written"
+        found.append(UserStrategy(mark.name, attr, mark.safe, summary, function))
+    found.sort(key=lambda s: (s.method != "worker", _line(s.function)))
+    seen: dict[str, str] = {}
+    for s in found:
+        if s.name in seen:
+            raise BadUserClass(
+                f"{label}: strategy {s.name!r} is declared twice, by {seen[s.name]}() and "
+                f"{s.method}(); give each @syncdemo.strategy its own name."
+            )
+        seen[s.name] = s.method
+    return found
+
+
+def _line(function: Callable[..., Any]) -> int:
+    code = getattr(function, "__code__", None)
+    return code.co_firstlineno if code is not None else 0
+
+
+def _count(cls: type, attr: str, default: int, high: int, label: str) -> int:
+    value = getattr(cls, attr, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise BadUserClass(f"{label}: {attr} = {value!r}; it must be a whole number 1 to {high:,}.")
+    return value
+
+
+class UserScenario(Scenario[Trial]):
+    """A user's class adapted to the scenario contract (see the module docstring)."""
+
+    shared_state = ""
+    violation_noun = "failed checks"
+    iterations_meaning = "calls of the worker per thread"
+    why = _WHY
+
+    def __init__(self, cls: type, origin: str, name: str | None = None) -> None:
+        label = f"{cls.__name__} ({origin})"
+        for needed, what in (("worker", "worker(self, thread)"), ("check", "check(self)")):
+            if not callable(getattr(cls, needed, None)):
+                raise BadUserClass(
+                    f"{label} has no {what} method; a scenario class needs worker(self, "
+                    "thread) and check(self) (see 'Your own code' in the README)."
+                )
+        own = getattr(cls, "name", None)
+        if own is not None and (not isinstance(own, str) or not own.strip()):
+            raise BadUserClass(f"{label}: name = {own!r}; it must be a non-empty string.")
+        self.user_class = cls
+        self.origin = origin
+        self.name = name or (own.strip() if own else kebab(cls.__name__))
+        doc = inspect.getdoc(cls) or ""
+        first, _, rest = doc.partition("\n")
+        self.summary = " ".join(first.split()) or f"{cls.__name__}, from {origin}."
+        self.explanation = rest.strip() or (
+            f"Each of --threads threads calls a worker of {cls.__name__} --iterations times "
+            "on one shared instance; after they all finish, check() says whether the "
+            "invariant held."
+        )
+        self.shared_state = f"an instance of {cls.__name__}, made fresh for each trial"
+        self.invariant = str(getattr(cls, "invariant", "") or "check() returns True")
+        self.user_strategies = _strategies(cls, label)
+        self.strategies = tuple(
+            Strategy(
+                name=s.name,
+                summary=s.summary,
+                cost="measured by 'syncdemo compare'",
+                safe=s.safe,
+                workers={"worker": _worker(s)},
+            )
+            for s in self.user_strategies
+        )
+        self.default_sync = str(getattr(cls, "default_sync", "none"))
+        if self.default_sync not in self.strategy_names():
+            raise BadUserClass(
+                f"{label}: default_sync = {self.default_sync!r} is not one of its strategies: "
+                f"{', '.join(self.strategy_names())}."
+            )
+        self.default_threads = _count(cls, "threads", DEFAULT_THREADS, MAX_THREADS, label)
+        self.default_iterations = _count(
+            cls, "iterations", DEFAULT_ITERATIONS, MAX_ITERATIONS, label
+        )
+        self.has_outcome = callable(getattr(cls, "outcome", None))
+        self.outcome_name = "outcome()" if self.has_outcome else "final state"
+        self._labels: dict[str, int] = {}
+        self._stuck_trials = 0
+        """Trials the watchdog stopped since the last verdict (the engine asks for one verdict
+        at the end of each run; a scenario object runs one run at a time)."""
+
+    # --- one trial ------------------------------------------------------------------------
+
+    def setup(self, config: RunConfig) -> Trial:
+        instance = _call(self.user_class, f"{self.name}: making a {self.user_class.__name__}")
+        for attr in RUN_ATTRIBUTES:  # this run's values, for check() to compute what it expects
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(instance, attr, getattr(config, attr))
+        if callable(getattr(instance, "setup", None)):
+            _call(instance.setup, f"{self.name}: setup()")
+        zeros = [0] * config.threads
+        return Trial(instance=instance, done=list(zeros), inside=list(zeros))
+
+    def progress(self, state: Trial, contexts: Sequence[ThreadContext]) -> int:
+        return sum(state.done) + sum(c.wait_ns for c in contexts)
+
+    def stuck(self, state: Trial, stuck: Stuck) -> None:
+        state.stuck = stuck
+        self._stuck_trials += 1
+
+    def cancel(self, state: Trial) -> None:
+        """Make the workers stop between calls. When the watchdog found the trial stuck, also
+        stop threads still inside a call: wait a moment for them to return, then raise
+        :class:`Stopped` inside those that did not (an endless loop stops; a thread blocked
+        in C, e.g. on a lock, cannot be, and the engine reports it)."""
+        state.stopping = True
+        if state.stuck is None:  # Ctrl-C or a failed worker: the others leave between calls
+            return
+        deadline = time.monotonic() + LEAVE_GRACE_S
+        while any(state.inside) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for ident in state.inside:
+            if ident:
+                _interrupt(ident)
+
+    def check(self, state: Trial, contexts: Sequence[ThreadContext]) -> Outcome:
+        if state.stuck is not None:
+            details: dict[str, Scalar] = {
+                "stuck": True,
+                "detected_by": state.stuck.reason,
+                "stalled_s": round(state.stuck.stalled_s, 2),
+                "check": f"not run: the trial was stuck ({state.stuck.detail})",
+            }
+            return Outcome(expected=1, observed=0, violations=1, details=details)
+        instance = state.instance
+        try:
+            verdict = instance.check()
+        except AssertionError as exc:
+            verdict = str(exc) or "an assert in check() failed"
+        except Exception as exc:
+            raise _failure(f"{self.name}: check() raised {type(exc).__name__}: {exc}") from exc
+        held = verdict is None or (not isinstance(verdict, str) and bool(verdict))
+        details = self._outcome(instance)
+        if not held:
+            details["check"] = verdict if isinstance(verdict, str) and verdict else "False"
+        return Outcome(expected=1, observed=int(held), violations=int(not held), details=details)
+
+    def _outcome(self, instance: Any) -> dict[str, Scalar]:
+        """What the histogram counts: ``outcome()``'s value, or the final public int, str
+        and bool attributes of the instance."""
+        if self.has_outcome:
+            value = _call(instance.outcome, f"{self.name}: outcome()")
+            return {"outcome": value if isinstance(value, int | str) else repr(value)}
+        return {
+            k: v
+            for k, v in vars(instance).items()
+            if not k.startswith("_") and k not in _NOT_OUTCOME and isinstance(v, int | str)
+        }
+
+    def outcome_key(self, outcome: Outcome) -> int:
+        """The histogram buckets ints; a single int outcome is its own key, anything else
+        (several attributes, a string) gets a key that prints as its text."""
+        values = {k: v for k, v in outcome.details.items() if k not in _NOT_OUTCOME}
+        if len(values) == 1:
+            (value,) = values.values()
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        text = "stuck" if "stuck" in outcome.details else _text(values)
+        key = self._labels.setdefault(text, LABEL_BASE + len(self._labels))
+        return Label(key, text)
+
+    # --- what describe and the report say -------------------------------------------------
+
+    def sources(self) -> tuple[Any, ...]:
+        from syncdemo.info import Source
+
+        found = [
+            Source(
+                title=f"--sync {s.name}: each thread calls {s.method}(self, thread) "
+                "--iterations times",
+                strategy=s.name,
+                role="worker",
+                function=s.method,
+                code=_source(s.function),
+            )
+            for s in self.user_strategies
+        ]
+        helpers = [
+            getattr(self.user_class, n)
+            for n in ("setup", "check", "outcome")
+            if callable(getattr(self.user_class, n, None))
+        ]
+        helpers += _called_functions(self.user_strategies)
+        if helpers:
+            names = ", ".join(f"{h.__name__}()" for h in helpers)
+            found.append(
+                Source(
+                    title=f"and: {names}",
+                    strategy="",
+                    role="",
+                    function=names,
+                    code="\n\n".join(_source(h) for h in helpers),
+                )
+            )
+        return tuple(found)
+
+    def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
+        strategy = self.strategy(config.sync)
+        stuck, self._stuck_trials = self._stuck_trials, 0
+        if stuck:
+            return (
+                f"{stuck} trial{'s' if stuck != 1 else ''} got stuck and the watchdog stopped "
+                f"{'them' if stuck != 1 else 'it'}: no call of a worker returned for "
+                f"{config.timeout:g} s (an endless loop, or a wait that never ends: a lock "
+                "never released, a condition never notified). If one call rightly takes "
+                "longer, raise --timeout."
+            )
+        if not ok and strategy.safe:
+            return (
+                f"The invariant broke with --sync {strategy.name}, which the class declares "
+                "safe=True: this strategy does not protect what check() checks."
+            )
+        if not ok or strategy.safe or config.threads == 1:
+            return super().verdict(ok, config, gil)
+        method = next(s for s in self.user_strategies if s.name == strategy.name)
+        trials = f"{config.trials} trial{'s' if config.trials != 1 else ''}"
+        if not gil:
+            return (
+                f"No violation in {trials}, but --sync {strategy.name} is unsafe: threads run "
+                "in parallel here and nothing stops them interleaving; it just did not happen "
+                "this time. Try more --iterations or --trials."
+            )
+        if _switch_points(method.function):
+            return (
+                f"No violation in {trials}, but --sync {strategy.name} is unsafe: "
+                f"{method.method}() calls functions, so a thread switch can land between a read "
+                "and the write that depends on it; it just did not this time. Under the GIL a "
+                "switch comes once a thread has run for the switch interval or when it releases "
+                "the GIL (I/O), and a short worker rarely runs that long: try more --iterations "
+                "or --trials, or I/O between the check and the act."
+            )
+        return (
+            f"No violation in {trials}, yet --sync {strategy.name} is not safe: nothing makes "
+            f"{method.method}()'s check and act one step. Under the GIL, CPython 3.10+ "
+            "switches threads only at calls, loop jumps and where the GIL is released (I/O), "
+            f"and {method.method}() has none of those, so a switch almost never lands inside "
+            "it: its race window is closed here. Real code opens it: I/O between the check "
+            "and the act (a log() that writes a file releases the GIL), or a function call in "
+            "a worker that runs many --iterations, as the README shows; on a free-threaded "
+            "build (3.13t) threads run in parallel."
+        )
+
+
+#: The first key given to an outcome that is not one int: far below any int a user's
+#: outcome is likely to be, so the two kinds never share a key (and labels sort first).
+LABEL_BASE = -(2**62)
+#: Outcome details that are not part of the user's outcome.
+_NOT_OUTCOME = frozenset({"check", "stuck", "detected_by", "stalled_s", *RUN_ATTRIBUTES})
+
+
+class Label(int):
+    """An outcome histogram key that prints as the outcome's text, not as a number.
+
+    The engine's histogram (syncdemo.engine.outcomes) counts ints and labels each with
+    ``f"{value:,}"``; an outcome such as "balance=-60, clerks=2" is given a small int of its
+    own, in the order first seen, that formats as that text.
+    """
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> Label:
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+    def __format__(self, spec: str) -> str:
+        return self.text
+
+
+def _text(values: Mapping[str, Scalar]) -> str:
+    if list(values) == ["outcome"]:
+        return str(values["outcome"])
+    return ", ".join(f"{k}={v!r}" for k, v in values.items()) or "-"
+
+
+def _worker(strategy: UserStrategy) -> Worker:
+    method = strategy.method
+
+    def call_worker(state: Trial, ctx: ThreadContext) -> None:
+        """Call the user's worker --iterations times, looking at the stop flag between
+        calls; count each call when it has returned."""
+        call = getattr(state.instance, method)
+        index, done = ctx.index, state.done
+        state.inside[index] = threading.get_ident()
+        try:
+            for chunk in ctx.chunks():
+                for _ in chunk:
+                    if state.stopping:
+                        return
+                    call(index)
+                    done[index] += 1
+        except Stopped:
+            pass
+        finally:
+            state.inside[index] = 0
+            ctx.ops = done[index]  # chunks() counts work when handed out; count what was done
+
+    call_worker.__qualname__ = call_worker.__name__ = f"call_{method}"
+    return call_worker
+
+
+def _interrupt(ident: int) -> None:
+    """Raise :class:`Stopped` in thread ``ident`` at its next bytecode (CPython only)."""
+    try:
+        import ctypes
+
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):
+        return
+    set_async_exc(ctypes.c_ulong(ident), ctypes.py_object(Stopped))
+
+
+def _failure(message: str) -> Exception:
+    from syncdemo.engine.runner import EngineError
+
+    return EngineError(message)
+
+
+def _call(function: Callable[[], Any], what: str) -> Any:
+    try:
+        return function()
+    except Exception as exc:
+        raise _failure(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _source(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(function).rstrip()
+    except (OSError, TypeError):
+        return f"# the source of {getattr(function, '__name__', function)} is not available"
+
+
+def _called_functions(strategies: Sequence[UserStrategy]) -> list[Callable[..., Any]]:
+    """Plain functions of the user's module that the workers call (a log(), a helper)."""
+    found: dict[str, Callable[..., Any]] = {}
+    for s in strategies:
+        code = getattr(s.function, "__code__", None)
+        module_globals = getattr(s.function, "__globals__", {})
+        for name in code.co_names if code is not None else ():
+            value = module_globals.get(name)
+            if inspect.isfunction(value) and value.__module__ == s.function.__module__:
+                found.setdefault(name, value)
+    return list(found.values())
+
+
+def _switch_points(function: Callable[..., Any]) -> bool:
+    """Whether the function's own bytecode calls anything or loops: the places where the
+    GIL may change hands (3.10+), besides I/O inside a call."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return True
+    for ins in dis.get_instructions(code):
+        name = ins.opname
+        if name.startswith("CALL") or name in ("FOR_ITER", "JUMP_BACKWARD", "BEFORE_WITH"):
+            return True
+        if name == "SETUP_WITH" or (name == "JUMP_ABSOLUTE" and (ins.argval or 0) < ins.offset):
+            return True
+    return False
