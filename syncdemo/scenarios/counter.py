@@ -35,7 +35,7 @@ from syncdemo.scenarios.base import (
 @dataclass(eq=False)
 class Counter:
     value: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
 
 
 def _validate(value: int) -> int:

@@ -1,0 +1,418 @@
+"""Runs one schedule of real worker threads, one thread at a time.
+
+Every worker is a real ``threading.Thread``, but only the thread holding the turn runs:
+at a switch point it parks on its own raw lock and hands the turn back to the driver (the
+thread that called :meth:`Controller.run`), which asks a *chooser* (the search, a replay,
+PCT) which parked thread runs next. Nothing here reads a clock to decide anything: the
+same choices give the same steps, values and outcome every time.
+
+A step is everything one thread does between two parks. A thread parks at a switch point
+(see points.py) only once it did something visible since its last park (a read or write
+of the shared state, an operation on a primitive): steps that touch nothing shared commute
+with every other thread's steps, so cutting the run there would only add schedules that
+end the same way. A thread also parks before a primitive operation that cannot go on now
+(it is then not runnable), and at ``time.sleep`` (a yield: it gives the turn away).
+
+Timed waits use virtual time: ``now`` moves only when no thread can run, to the earliest
+deadline of a timed wait, which then times out. So a timeout happens only when nothing
+else can, and never depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: The most switch points a thread may pass without parking (it did nothing visible):
+#: a loop that never touches shared state would otherwise never give the turn back.
+MAX_INVISIBLE = 5_000
+#: Wall-clock seconds the driver waits for a thread to park before calling it hung (a
+#: guard against code blocking on something the scheduler does not control; it never
+#: decides anything in a schedule that completes).
+HANG_S = 10.0
+#: Timeouts fired in a row (no thread could run between them) before the run counts as
+#: stuck: every thread keeps timing out and waiting again, a deadlock with timeouts.
+STUCK_TIMEOUTS_PER_THREAD = 3
+
+
+class Aborted(BaseException):
+    """Raised in a parked worker to unwind it when its schedule is over (not an error)."""
+
+
+class Hung(RuntimeError):
+    """A worker did not come back to a switch point within :data:`HANG_S`."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """What a parked thread waits to do next."""
+
+    kind: str
+    """"start", "point" (a switch point), "yield" (time.sleep) or "op" (a primitive)."""
+    what: str = ""
+    target: Any = None
+    """The primitive waited on (for the wait-for graph)."""
+    ready: Callable[[Pending], bool] | None = None
+    """None: it can always go on."""
+    deadline: float | None = None
+    timed_out: bool = False
+
+    def can_run(self) -> bool:
+        return self.ready is None or self.ready(self)
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One read or write of the shared state, or one operation on a primitive."""
+
+    write: bool
+    obj: int
+    """The object's number in this run (stable: the same prefix numbers objects alike)."""
+    key: str
+    """An attribute name, an item, or "*" for the whole object."""
+    path: str
+    value: str
+
+
+@dataclass(eq=False)
+class ThreadState:
+    index: int
+    name: str
+    go: Any = field(default_factory=_thread.allocate_lock)
+    back: Any = field(default_factory=_thread.allocate_lock)
+    """Released by the thread when it parks or ends; the driver waits on it."""
+    pending: Pending | None = None
+    done: bool = False
+    visible: bool = False
+    invisible: int = 0
+    lines: list[tuple[str, int]] = field(default_factory=list)
+    accesses: list[AccessRecord] = field(default_factory=list)
+    cur_line: tuple[str, int] | None = None
+    error: BaseException | None = None
+    hung: bool = False
+    ident: int = 0
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    thread: int
+    lines: tuple[tuple[str, int], ...]
+    accesses: tuple[AccessRecord, ...]
+    timed_out: bool
+    """This step began with a timed wait timing out."""
+    preemption: bool
+    wrote: bool
+
+
+class Chooser(Protocol):
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+    ) -> int | None:
+        """The thread to run next, or None to abandon this run (pruned)."""
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        """What the step just chosen at ``depth`` touched."""
+
+
+@dataclass
+class RunEnd:
+    """How a run ended: done, deadlock, cut (step limit), pruned, hung."""
+
+    how: str
+    steps: list[StepRecord]
+    schedule: tuple[int, ...]
+    preemptions: int
+    waits: dict[int, Pending]
+    """For a deadlock: what each unfinished thread waits for."""
+    errors: dict[int, BaseException]
+
+
+_active: Controller | None = None
+
+
+def active() -> Controller | None:
+    """The controller of the exploration in progress (one at a time per process)."""
+    return _active
+
+
+def set_active(controller: Controller | None) -> None:
+    global _active
+    _active = controller
+
+
+class Controller:
+    """One schedule at a time; reused for every run of one exploration."""
+
+    def __init__(self, threads: int, granularity: str, step_limit: int) -> None:
+        self.threads = threads
+        self.granularity = granularity
+        self.step_limit = step_limit
+        self._by_ident: dict[int, ThreadState] = {}
+        self.states: list[ThreadState] = []
+        self.now = 0.0
+        self.aborting = False
+        self.building = False
+        """True while the driver builds the shared state: primitives made then are controlled."""
+        self._serial = 0
+        self._numbers: dict[int, int] = {}
+        self._keep: list[Any] = []
+        self._driver = _thread.get_ident()
+
+    # --- called from worker threads (and the tracer) ------------------------------------
+
+    def current(self) -> ThreadState | None:
+        return self._by_ident.get(_thread.get_ident())
+
+    def controls_creation(self) -> bool:
+        """Whether a primitive made now, on this thread, should be a controlled one."""
+        return self.building and _thread.get_ident() == self._driver or self.current() is not None
+
+    def number(self, obj: object) -> int:
+        """A number for ``obj`` that is the same in every run with the same prefix."""
+        n = self._numbers.get(id(obj))
+        if n is None:
+            self._serial += 1
+            n = self._numbers[id(obj)] = self._serial
+            self._keep.append(obj)  # ids stay unique while the run lives
+        return n
+
+    def access(self, write: bool, obj: object, key: str, path: str, value: str) -> None:
+        ts = self.current()
+        if ts is None or self.aborting:
+            return
+        ts.visible = True
+        ts.accesses.append(AccessRecord(write, self.number(obj), key, path, value))
+
+    def line(self, filename: str, lineno: int) -> None:
+        ts = self.current()
+        if ts is None or self.aborting:
+            return
+        ts.cur_line = (filename, lineno)
+        if self.granularity == "line":
+            self._maybe_park(ts)
+        self._note_line(ts)
+
+    def point(self) -> None:
+        """An opcode or gil switch point."""
+        ts = self.current()
+        if ts is None or self.aborting:
+            return
+        self._maybe_park(ts)
+        self._note_line(ts)
+
+    def yield_now(self) -> None:
+        """``time.sleep`` in a controlled thread: give the turn away."""
+        ts = self.current()
+        if ts is None:
+            return
+        self._park(ts, Pending("yield", "sleep"))
+        self._note_line(ts)
+
+    def op(
+        self,
+        ts: ThreadState,
+        what: str,
+        target: Any,
+        ready: Callable[[Pending], bool] | None = None,
+        timeout: float | None = None,
+        force: bool = False,
+    ) -> Pending:
+        """Before a primitive operation: park if something visible happened since the
+        last park, if it cannot go on now, or if ``force``; come back when it can."""
+        if self.aborting:
+            raise Aborted
+        pending = Pending("op", what, target, ready)
+        if timeout is not None:
+            pending.deadline = self.now + max(0.0, timeout)
+        if force or ts.visible or not pending.can_run():
+            self._park(ts, pending)
+        return pending
+
+    def _note_line(self, ts: ThreadState) -> None:
+        cur = ts.cur_line
+        if cur is not None and (not ts.lines or ts.lines[-1] != cur):
+            ts.lines.append(cur)
+
+    def _maybe_park(self, ts: ThreadState) -> None:
+        if self.aborting:
+            return  # unwinding: let it run out (tracer callbacks never raise)
+        if ts.visible or ts.invisible >= MAX_INVISIBLE:
+            self._park(ts, Pending("point"))
+        else:
+            ts.invisible += 1
+
+    def _park(self, ts: ThreadState, pending: Pending) -> None:
+        if self.aborting:
+            raise Aborted
+        ts.pending = pending
+        ts.back.release()
+        ts.go.acquire()
+        if self.aborting:
+            raise Aborted
+        ts.visible = False
+        ts.invisible = 0
+
+    def _body(self, ts: ThreadState, work: Callable[[], None], tracer: Any) -> None:
+        ts.ident = _thread.get_ident()
+        self._by_ident[ts.ident] = ts
+        try:
+            tracer.enter_thread()
+            try:
+                self._park(ts, Pending("start", "start"))
+                work()
+            except Aborted:
+                pass
+            except BaseException as exc:  # reported with the run
+                ts.error = exc
+            finally:
+                tracer.leave_thread()
+        finally:
+            self._by_ident.pop(ts.ident, None)
+            ts.done = True
+            ts.pending = None
+            try:
+                ts.back.release()
+            except RuntimeError:  # the driver gave up on this thread (hung) and never waited
+                pass
+
+    # --- the driver ---------------------------------------------------------------------
+
+    def run(
+        self,
+        works: list[Callable[[], None]],
+        chooser: Chooser,
+        tracer: Any,
+        on_step: Callable[[StepRecord], None] | None = None,
+    ) -> RunEnd:
+        """Start one thread per work function, parked, and run them to the end one step
+        at a time as ``chooser`` says."""
+        self._driver = _thread.get_ident()
+        self.states = [ThreadState(i, f"thread {i}") for i in range(len(works))]
+        for ts in self.states:
+            ts.go.acquire()
+            ts.back.acquire()
+        self.aborting = False
+        self.now = 0.0
+        threads: list[threading.Thread] = []
+        steps: list[StepRecord] = []
+        schedule: list[int] = []
+        preemptions = 0
+        how = "done"
+        last: int | None = None
+        fired = 0
+        try:
+            for ts, work in zip(self.states, works, strict=True):
+                t = threading.Thread(
+                    target=self._body, args=(ts, work, tracer), name=f"syncdemo-explore-{ts.index}"
+                )
+                t.daemon = True
+                threads.append(t)
+                t.start()
+                self._wait_park(ts)
+            while True:
+                live = [ts for ts in self.states if not ts.done]
+                if not live:
+                    break
+                enabled = tuple(ts.index for ts in live if self._runnable(ts))
+                if last is not None and len(enabled) > 1 and last in enabled:
+                    pending = self.states[last].pending
+                    if pending is not None and pending.kind == "yield":  # it gave way
+                        enabled = tuple(t for t in enabled if t != last)
+                timed_out = False
+                if not enabled:
+                    fired += 1
+                    waker = self._fire_timeout(live)
+                    if waker is None or fired > STUCK_TIMEOUTS_PER_THREAD * len(works) + 1:
+                        how = "deadlock"
+                        break
+                    enabled = (waker,)
+                    timed_out = True
+                if len(steps) >= self.step_limit:
+                    how = "cut"
+                    break
+                prev = self.states[last] if last is not None else None
+                preemptible = (
+                    prev is not None
+                    and not prev.done
+                    and prev.index in enabled
+                    and prev.pending is not None
+                    and prev.pending.kind != "yield"
+                )
+                choice = chooser.choose(len(schedule), enabled, last, preemptible)
+                if choice is None:
+                    how = "pruned"
+                    break
+                if choice not in enabled:
+                    raise ValueError(f"thread {choice} cannot run now (runnable: {enabled})")
+                if not timed_out:
+                    fired = 0
+                preempted = preemptible and choice != last
+                preemptions += preempted
+                ts = self.states[choice]
+                ts.lines = [ts.cur_line] if ts.cur_line is not None else []
+                ts.accesses = []
+                ts.go.release()
+                self._wait_park(ts)
+                record = StepRecord(
+                    thread=choice,
+                    lines=tuple(ts.lines),
+                    accesses=tuple(ts.accesses),
+                    timed_out=timed_out,
+                    preemption=preempted,
+                    wrote=any(a.write for a in ts.accesses),
+                )
+                steps.append(record)
+                schedule.append(choice)
+                chooser.stepped(len(schedule) - 1, choice, record.accesses)
+                if on_step is not None:
+                    on_step(record)
+                last = choice
+        except Hung:
+            how = "hung"
+        finally:
+            waits = {ts.index: ts.pending for ts in self.states if not ts.done and ts.pending}
+            self._unwind(threads)
+        errors = {ts.index: ts.error for ts in self.states if ts.error is not None}
+        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors)
+
+    def _runnable(self, ts: ThreadState) -> bool:
+        return ts.pending is not None and ts.pending.can_run()
+
+    def _fire_timeout(self, live: list[ThreadState]) -> int | None:
+        """Nothing can run: the earliest timed wait times out (virtual time moves on)."""
+        timed = [
+            (ts.pending.deadline, ts.index)
+            for ts in live
+            if ts.pending is not None and ts.pending.deadline is not None and not ts.pending.timed_out
+        ]
+        for deadline, index in sorted(timed):
+            pending = self.states[index].pending
+            assert pending is not None
+            pending.timed_out = True
+            self.now = max(self.now, deadline)
+            if pending.can_run():
+                return index
+        return None
+
+    def _wait_park(self, ts: ThreadState) -> None:
+        if not ts.back.acquire(timeout=HANG_S):
+            ts.hung = True
+            raise Hung(ts.name)
+
+    def _unwind(self, threads: list[threading.Thread]) -> None:
+        """Make every parked thread raise :class:`Aborted` and wait for them all to end."""
+        self.aborting = True
+        for ts in self.states:
+            if not ts.done and not ts.hung:
+                ts.go.release()
+                if not ts.back.acquire(timeout=HANG_S):
+                    print(f"syncdemo: explore: {ts.name} did not unwind", file=sys.stderr)
+        for t in threads:
+            t.join(HANG_S)
+        self._numbers.clear()
+        self._keep.clear()
+        self._serial = 0

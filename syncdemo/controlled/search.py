@@ -1,0 +1,278 @@
+"""Which schedules to run: bounded depth-first search with sleep sets, PCT, and replay.
+
+The search is stateless (CHESS-style): every schedule is run from a fresh state, and the
+search keeps only the path of choices it is on. ``max_preemptions`` bounds how often a
+schedule switches away from a thread that could have gone on (most bugs need one or two).
+Sleep sets prune schedules that only reorder independent steps: after exploring thread t
+at a node, the siblings' subtrees do not run t next while every step taken since was
+independent of t's step (they touched no common object, or only read it). The runs pruned
+this way are counted, so the report can give the raw count beside the explored one.
+
+Sleep sets with a preemption bound can miss a schedule whose only equivalent within the
+bound was pruned; a search with ``reduction=False`` is exhaustive within the bound.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from syncdemo.controlled.runner import Runner, RunOutcome
+from syncdemo.controlled.scheduler import AccessRecord
+
+#: PCT's bug depth: priority change points per run = depth - 1.
+PCT_DEPTH = 3
+#: Runs a search makes before it stops and says it is partial.
+DEFAULT_LIMIT = 20_000
+
+
+class BadSchedule(ValueError):
+    """A --schedule that cannot be replayed (the message says which step and why)."""
+
+
+class NotDeterministic(RuntimeError):
+    """The same prefix of choices led to different runnable threads."""
+
+
+def default_order(enabled: tuple[int, ...], last: int | None, preemptible: bool) -> list[int]:
+    """Without preemption first: the thread that ran last while it can go on, then the
+    others in ascending order."""
+    if last is not None and preemptible and last in enabled:
+        return [last, *(t for t in enabled if t != last)]
+    return list(enabled)
+
+
+def dependent(a: tuple[AccessRecord, ...], b: tuple[AccessRecord, ...]) -> bool:
+    """Whether two steps touched a common object where at least one of them wrote."""
+    for x in a:
+        for y in b:
+            if (
+                x.obj == y.obj
+                and (x.write or y.write)
+                and (x.key == y.key or x.key == "*" or y.key == "*")
+            ):
+                return True
+    return False
+
+
+class Replay:
+    """Follows a given schedule, then goes on without preemption."""
+
+    def __init__(self, schedule: tuple[int, ...]) -> None:
+        self.schedule = schedule
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+    ) -> int | None:
+        if depth < len(self.schedule):
+            t = self.schedule[depth]
+            if t not in enabled:
+                runnable = ", ".join(map(str, enabled)) or "none"
+                raise BadSchedule(
+                    f"step {depth + 1} of the schedule runs thread {t}, which cannot run "
+                    f"then (runnable: {runnable})"
+                )
+            return t
+        return default_order(enabled, last, preemptible)[0]
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        pass
+
+
+@dataclass(eq=False)
+class _Node:
+    enabled: tuple[int, ...]
+    last: int | None
+    preemptible: bool
+    used: int
+    choice: int
+    todo: list[int]
+    sleep: dict[int, tuple[AccessRecord, ...]]
+    """Threads asleep here, with what their next step touches."""
+    done: list[int] = field(default_factory=list)
+    access: dict[int, tuple[AccessRecord, ...]] = field(default_factory=dict)
+
+    def cost(self, t: int) -> int:
+        return self.used + (1 if self.preemptible and t != self.last else 0)
+
+
+class BoundedDFS:
+    """Every schedule within ``bound`` preemptions (None: no bound), less those sleep sets
+    prove equivalent to one already run; ``prefix`` fixes the first choices."""
+
+    def __init__(
+        self, bound: int | None, reduction: bool = True, prefix: tuple[int, ...] = ()
+    ) -> None:
+        self.bound = bound
+        self.reduction = reduction
+        self.prefix = prefix
+        self.stack: list[_Node] = []
+        self._child_sleep: dict[int, tuple[AccessRecord, ...]] = {}
+        self.pruned = 0
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+    ) -> int | None:
+        if depth < len(self.stack):
+            node = self.stack[depth]
+            if node.enabled != enabled:
+                raise NotDeterministic(
+                    f"step {depth + 1}: runnable threads {enabled}, before {node.enabled}"
+                )
+            return node.choice
+        if depth > 0:
+            parent = self.stack[depth - 1]
+            used = parent.cost(parent.choice)
+            sleep = self._child_sleep
+        else:
+            used, sleep = 0, {}
+        node = _Node(enabled, last, preemptible, used, -1, [], sleep)
+        if depth < len(self.prefix):
+            forced = self.prefix[depth]
+            if forced not in enabled:
+                raise BadSchedule(f"step {depth + 1}: thread {forced} cannot run then")
+            candidates = [forced]
+            node.used, node.preemptible = 0, False  # the prefix's preemptions are free
+        else:
+            candidates = [
+                t
+                for t in default_order(enabled, last, preemptible)
+                if t not in sleep and (self.bound is None or node.cost(t) <= self.bound)
+            ]
+        if not candidates:
+            self.pruned += 1
+            return None
+        node.choice, node.todo = candidates[0], candidates[1:]
+        self.stack.append(node)
+        return node.choice
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        node = self.stack[depth]
+        node.access[thread] = accesses
+        if depth + 1 == len(self.stack) and self.reduction:
+            asleep = dict(node.sleep)
+            asleep.update((u, node.access[u]) for u in node.done)
+            self._child_sleep = {
+                u: touched
+                for u, touched in asleep.items()
+                if u != thread and not dependent(touched, accesses)
+            }
+        else:
+            self._child_sleep = {}
+
+    def backtrack(self) -> bool:
+        """Move to the next schedule; False when there is none."""
+        while self.stack:
+            node = self.stack[-1]
+            if node.todo:
+                node.done.append(node.choice)
+                node.choice = node.todo.pop(0)
+                return True
+            self.stack.pop()
+        return False
+
+
+class PCT:
+    """Probabilistic concurrency testing: random thread priorities and ``depth - 1``
+    random points where the running thread's priority drops below all others."""
+
+    def __init__(self, rng: random.Random, threads: int, length: int, depth: int = PCT_DEPTH) -> None:
+        order = list(range(threads))
+        rng.shuffle(order)
+        self.priority = {t: depth + i for i, t in enumerate(order)}
+        self.changes = {rng.randrange(max(1, length)): depth - 1 - i for i in range(depth - 1)}
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+    ) -> int | None:
+        if depth in self.changes and last is not None:
+            self.priority[last] = self.changes[depth]
+        return max(enabled, key=lambda t: (self.priority[t], -t))
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        pass
+
+
+@dataclass
+class Found:
+    """What one search saw."""
+
+    runs: list[RunOutcome] = field(default_factory=list)
+    """Every complete run (done or deadlocked), in the order run."""
+    pruned: int = 0
+    cut: int = 0
+    hung: int = 0
+    complete: bool = True
+    schedules: set[tuple[int, ...]] = field(default_factory=set)
+    best: RunOutcome | None = None
+    elapsed_s: float = 0.0
+
+    def add(self, run: RunOutcome) -> None:
+        if run.how == "cut":
+            self.cut += 1
+            return
+        if run.how == "hung":
+            self.hung += 1
+            return
+        if run.how == "pruned":
+            self.pruned += 1
+            return
+        self.runs.append(run)
+        self.schedules.add(run.end.schedule)
+        if run.failed and (self.best is None or _shorter(run, self.best)):
+            self.best = run
+
+
+def _shorter(a: RunOutcome, b: RunOutcome) -> bool:
+    return (a.end.preemptions, len(a.end.schedule), a.end.schedule) < (
+        b.end.preemptions,
+        len(b.end.schedule),
+        b.end.schedule,
+    )
+
+
+def dfs(
+    runner: Runner,
+    bound: int | None,
+    *,
+    reduction: bool = True,
+    limit: int = DEFAULT_LIMIT,
+    prefix: tuple[int, ...] = (),
+    stop: Callable[[RunOutcome], bool] | None = None,
+) -> Found:
+    """Run every schedule the bounded search reaches (up to ``limit`` runs); ``stop`` ends
+    the search early when it returns True for a run."""
+    began = time.perf_counter()
+    search = BoundedDFS(bound, reduction, prefix)
+    found = Found()
+    made = 0
+    while True:
+        if made >= limit:
+            found.complete = False
+            break
+        run = runner.run(search)
+        made += 1
+        found.add(run)
+        if stop is not None and stop(run):
+            found.complete = False
+            break
+        if not search.backtrack():
+            break
+    found.elapsed_s = time.perf_counter() - began
+    return found
+
+
+def pct(runner: Runner, runs: int, seed: int, *, length: int = 0) -> Found:
+    """``runs`` PCT schedules; the i-th uses its own rng seeded from (seed, i)."""
+    began = time.perf_counter()
+    found = Found()
+    if length <= 0:
+        first = runner.run(Replay(()))
+        length = max(1, len(first.end.schedule))
+    for i in range(runs):
+        rng = random.Random(f"{seed}:{i}")
+        found.add(runner.run(PCT(rng, runner.target.threads, length)))
+    found.elapsed_s = time.perf_counter() - began
+    return found
