@@ -33,7 +33,7 @@ MAX_INVISIBLE = 5_000
 #: Wall-clock seconds the driver waits for a thread to park before calling it hung (a
 #: guard against code blocking on something the scheduler does not control; it never
 #: decides anything in a schedule that completes).
-HANG_S = 10.0
+HANG_S = float(__import__("os").environ.get("SYNCDEMO_HANG_S", "10"))
 #: Timeouts fired in a row (no thread could run between them) before the run counts as
 #: stuck: every thread keeps timing out and waiting again, a deadlock with timeouts.
 STUCK_TIMEOUTS_PER_THREAD = 3
@@ -108,9 +108,27 @@ class StepRecord:
     wrote: bool
 
 
+#: What the thread that ran last can do, which sets what a choice costs (see :func:`cost`).
+FREE = 0
+"""It cannot go on (finished or blocked): any choice is free."""
+RUNNING = 1
+"""It can go on: switching away from it is a preemption."""
+YIELDED = 2
+"""It called time.sleep (it gave the turn away): staying on it counts as a preemption."""
+
+
+def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:
+    """1 if running ``choice`` next is a preemption, else 0."""
+    if mode == RUNNING:
+        return int(choice != last)
+    if mode == YIELDED:
+        return int(choice == last and len(enabled) > 1)
+    return 0
+
+
 class Chooser(Protocol):
     def choose(
-        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
     ) -> int | None:
         """The thread to run next, or None to abandon this run (pruned)."""
 
@@ -267,7 +285,8 @@ class Controller:
             except Aborted:
                 pass
             except BaseException as exc:  # reported with the run
-                ts.error = exc
+                if not self.aborting:  # else: a finally block failed while unwinding
+                    ts.error = exc
             finally:
                 tracer.leave_thread()
         finally:
@@ -318,10 +337,6 @@ class Controller:
                 if not live:
                     break
                 enabled = tuple(ts.index for ts in live if self._runnable(ts))
-                if last is not None and len(enabled) > 1 and last in enabled:
-                    pending = self.states[last].pending
-                    if pending is not None and pending.kind == "yield":  # it gave way
-                        enabled = tuple(t for t in enabled if t != last)
                 timed_out = False
                 if not enabled:
                     fired += 1
@@ -334,15 +349,11 @@ class Controller:
                 if len(steps) >= self.step_limit:
                     how = "cut"
                     break
-                prev = self.states[last] if last is not None else None
-                preemptible = (
-                    prev is not None
-                    and not prev.done
-                    and prev.index in enabled
-                    and prev.pending is not None
-                    and prev.pending.kind != "yield"
-                )
-                choice = chooser.choose(len(schedule), enabled, last, preemptible)
+                mode = FREE
+                if last is not None and last in enabled:
+                    pending = self.states[last].pending
+                    mode = YIELDED if pending is not None and pending.kind == "yield" else RUNNING
+                choice = chooser.choose(len(schedule), enabled, last, mode)
                 if choice is None:
                     how = "pruned"
                     break
@@ -350,7 +361,7 @@ class Controller:
                     raise ValueError(f"thread {choice} cannot run now (runnable: {enabled})")
                 if not timed_out:
                     fired = 0
-                preempted = preemptible and choice != last
+                preempted = bool(cost(mode, last, choice, enabled))
                 preemptions += preempted
                 ts = self.states[choice]
                 ts.lines = [ts.cur_line] if ts.cur_line is not None else []

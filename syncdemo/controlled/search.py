@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncdemo.controlled.runner import Runner, RunOutcome
-from syncdemo.controlled.scheduler import AccessRecord
+from syncdemo.controlled.scheduler import FREE, RUNNING, YIELDED, AccessRecord, cost
 
 #: PCT's bug depth: priority change points per run = depth - 1.
 PCT_DEPTH = 3
@@ -36,11 +36,13 @@ class NotDeterministic(RuntimeError):
     """The same prefix of choices led to different runnable threads."""
 
 
-def default_order(enabled: tuple[int, ...], last: int | None, preemptible: bool) -> list[int]:
-    """Without preemption first: the thread that ran last while it can go on, then the
-    others in ascending order."""
-    if last is not None and preemptible and last in enabled:
-        return [last, *(t for t in enabled if t != last)]
+def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list[int]:
+    """Without preemption first: the thread that ran last while it can go on (after a
+    yield: the others first), then the others in ascending order."""
+    if mode == RUNNING:
+        return [last, *(t for t in enabled if t != last)]  # type: ignore[list-item]
+    if mode == YIELDED:
+        return [*(t for t in enabled if t != last), last]  # type: ignore[list-item]
     return list(enabled)
 
 
@@ -64,7 +66,7 @@ class Replay:
         self.schedule = schedule
 
     def choose(
-        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
     ) -> int | None:
         if depth < len(self.schedule):
             t = self.schedule[depth]
@@ -75,7 +77,7 @@ class Replay:
                     f"then (runnable: {runnable})"
                 )
             return t
-        return default_order(enabled, last, preemptible)[0]
+        return default_order(enabled, last, mode)[0]
 
     def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
         pass
@@ -85,7 +87,7 @@ class Replay:
 class _Node:
     enabled: tuple[int, ...]
     last: int | None
-    preemptible: bool
+    mode: int
     used: int
     choice: int
     todo: list[int]
@@ -95,7 +97,7 @@ class _Node:
     access: dict[int, tuple[AccessRecord, ...]] = field(default_factory=dict)
 
     def cost(self, t: int) -> int:
-        return self.used + (1 if self.preemptible and t != self.last else 0)
+        return self.used + cost(self.mode, self.last, t, self.enabled)
 
 
 class BoundedDFS:
@@ -113,7 +115,7 @@ class BoundedDFS:
         self.pruned = 0
 
     def choose(
-        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
     ) -> int | None:
         if depth < len(self.stack):
             node = self.stack[depth]
@@ -128,17 +130,17 @@ class BoundedDFS:
             sleep = self._child_sleep
         else:
             used, sleep = 0, {}
-        node = _Node(enabled, last, preemptible, used, -1, [], sleep)
+        node = _Node(enabled, last, mode, used, -1, [], sleep)
         if depth < len(self.prefix):
             forced = self.prefix[depth]
             if forced not in enabled:
                 raise BadSchedule(f"step {depth + 1}: thread {forced} cannot run then")
             candidates = [forced]
-            node.used, node.preemptible = 0, False  # the prefix's preemptions are free
+            node.used, node.mode = 0, FREE  # the prefix's preemptions are free
         else:
             candidates = [
                 t
-                for t in default_order(enabled, last, preemptible)
+                for t in default_order(enabled, last, mode)
                 if t not in sleep and (self.bound is None or node.cost(t) <= self.bound)
             ]
         if not candidates:
@@ -153,7 +155,7 @@ class BoundedDFS:
         node.access[thread] = accesses
         if depth + 1 == len(self.stack) and self.reduction:
             asleep = dict(node.sleep)
-            asleep.update((u, node.access[u]) for u in node.done)
+            asleep.update((u, node.access[u]) for u in node.done if u in node.access)
             self._child_sleep = {
                 u: touched
                 for u, touched in asleep.items()
@@ -185,7 +187,7 @@ class PCT:
         self.changes = {rng.randrange(max(1, length)): depth - 1 - i for i in range(depth - 1)}
 
     def choose(
-        self, depth: int, enabled: tuple[int, ...], last: int | None, preemptible: bool
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
     ) -> int | None:
         if depth in self.changes and last is not None:
             self.priority[last] = self.changes[depth]

@@ -48,13 +48,27 @@ def _tracked(value: Any) -> bool:
     return isinstance(value, (TrackedList, TrackedDict, TrackedSet))
 
 
+_busy = False
+"""True while a report is being made (showing a tracked container reads it again)."""
+
+
 def _report(write: bool, obj: Any, key: str, value: Any) -> None:
+    global _busy
+    if _busy:
+        return
     ctrl = scheduler.active()
     if ctrl is None or ctrl.current() is None:
         return
-    path = _PATHS.get(id(obj), type(obj).__name__)
-    where = f"{path}.{key}" if key[:1] not in "[*" else f"{path}{key}" if key != "*" else path
-    ctrl.access(write, obj, key, where, show(value))
+    _busy = True
+    try:
+        path = _PATHS.get(id(obj), type(obj).__name__)
+        if key[:1] not in "[*":
+            where = f"{path}.{key}"
+        else:
+            where = f"{path}{key}" if key != "*" else path
+        ctrl.access(write, obj, key, where, show(value))
+    finally:
+        _busy = False
 
 
 _PATHS: dict[int, str] = {}
