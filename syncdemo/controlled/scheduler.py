@@ -94,6 +94,14 @@ class ThreadState:
     cur_line: tuple[str, int] | None = None
     error: BaseException | None = None
     hung: bool = False
+    reads: set[tuple[int, str]] = field(default_factory=set)
+    """What it read since its last yield (time.sleep)."""
+    wrote: bool = False
+    """Whether it wrote anything since its last yield."""
+    watch: frozenset[tuple[int, str]] = frozenset()
+    """While it spins (yielded having only read): what a write must touch to wake it."""
+    woken: bool = False
+    yielded_at: tuple[str, int] | None = None
     ident: int = 0
 
 
@@ -147,6 +155,10 @@ class RunEnd:
     waits: dict[int, Pending]
     """For a deadlock: what each unfinished thread waits for."""
     errors: dict[int, BaseException]
+
+
+def _woken(ts: ThreadState) -> Callable[[Pending], bool]:
+    return lambda pending: ts.woken
 
 
 _active: Controller | None = None
@@ -203,7 +215,19 @@ class Controller:
         if ts is None or self.aborting:
             return
         ts.visible = True
-        ts.accesses.append(AccessRecord(write, self.number(obj), key, path, value))
+        number = self.number(obj)
+        ts.accesses.append(AccessRecord(write, number, key, path, value))
+        if not write:
+            ts.reads.add((number, key))
+            return
+        ts.wrote = True
+        for other in self.states:
+            watch = other.watch
+            if watch and other is not ts and not other.woken:
+                if (number, key) in watch or (number, "*") in watch:
+                    other.woken = True
+                elif key == "*" and any(n == number for n, _ in watch):
+                    other.woken = True
 
     def line(self, filename: str, lineno: int) -> None:
         ts = self.current()
@@ -223,11 +247,27 @@ class Controller:
         self._note_line(ts)
 
     def yield_now(self) -> None:
-        """``time.sleep`` in a controlled thread: give the turn away."""
+        """``time.sleep`` in a controlled thread: give the turn away.
+
+        A thread that yields where it yielded last, having only read since, is polling (a
+        spin loop): running it again before anyone changes what it read would read the same
+        and yield again, so it is not runnable until another thread writes something it
+        read."""
         ts = self.current()
-        if ts is None:
+        if ts is None or self.aborting:
             return
-        self._park(ts, Pending("yield", "sleep"))
+        again = ts.yielded_at == ts.cur_line
+        ts.yielded_at = ts.cur_line
+        if ts.reads and not ts.wrote and again:
+            ts.watch, ts.woken = frozenset(ts.reads), False
+            pending = Pending("yield", "poll (spin) until what it read changes", ready=_woken(ts))
+        else:
+            pending = Pending("yield", "sleep")
+        ts.reads, ts.wrote = set(), False
+        try:
+            self._park(ts, pending)
+        finally:
+            ts.watch = frozenset()
         self._note_line(ts)
 
     def op(
