@@ -118,7 +118,7 @@ class Runner:
             ) from error
         cycle, waits = "", ()
         if end.how == DEADLOCK:
-            cycle, waits = _deadlock(end.waits, ctrl)
+            cycle, waits = _deadlock(end)
         if end.how not in ("done", DEADLOCK):
             return RunOutcome(end, None, end.how, "", cycle, waits, tuple(states), initial)
         ctrl.building = True
@@ -134,26 +134,21 @@ class Runner:
         )
 
 
-def _deadlock(waits: dict[int, Pending], ctrl: Controller) -> tuple[str, tuple[str, ...]]:
+def _deadlock(end: RunEnd) -> tuple[str, tuple[str, ...]]:
     """The wait-for cycle among the blocked threads, in the words of the engine's graph."""
     holders: dict[str, str] = {}
     waiting: dict[str, str] = {}
     words = []
-    for index, pending in sorted(waits.items()):
+    for index, pending in sorted(end.waits.items()):
         thread = f"thread {index}"
         target = pending.target
         name = target._name() if target is not None else pending.what
         waiting[thread] = name
         words.append(f"{thread} waits to {pending.what}")
-    for index, pending in waits.items():
-        target = pending.target
-        owner = getattr(target, "owner", None)
-        if isinstance(owner, int) and owner >= 0:
-            holders[target._name()] = f"thread {owner}"
-    # also locks held by threads that wait for something without an owner
+        if index in end.owners:
+            holders[name] = f"thread {end.owners[index]}"
     snap = Snapshot(holders, waiting, frozenset(waiting))
     cycle = find_cycle(snap)
     if cycle:
         return describe_cycle(snap, cycle), tuple(words)
-    graph = describe_graph(snap)
-    return graph or "; ".join(words), tuple(words)
+    return describe_graph(snap) or "; ".join(words), tuple(words)

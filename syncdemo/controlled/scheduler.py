@@ -155,6 +155,8 @@ class RunEnd:
     waits: dict[int, Pending]
     """For a deadlock: what each unfinished thread waits for."""
     errors: dict[int, BaseException]
+    owners: dict[int, int]
+    """For a deadlock: thread -> the thread holding what it waits for (before unwinding)."""
 
 
 def _woken(ts: ThreadState) -> Callable[[Pending], bool]:
@@ -426,9 +428,14 @@ class Controller:
             how = "hung"
         finally:
             waits = {ts.index: ts.pending for ts in self.states if not ts.done and ts.pending}
+            owners = {}
+            for index, pending in waits.items():
+                owner = getattr(pending.target, "owner", None)
+                if isinstance(owner, int) and owner >= 0:
+                    owners[index] = owner
             self._unwind(threads)
         errors = {ts.index: ts.error for ts in self.states if ts.error is not None}
-        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors)
+        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors, owners)
 
     def _runnable(self, ts: ThreadState) -> bool:
         return ts.pending is not None and ts.pending.can_run()

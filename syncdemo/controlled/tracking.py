@@ -130,8 +130,14 @@ class TrackedList(list[Any]):
         return super().__len__()
 
     def __iter__(self) -> Iterator[Any]:
-        _report(False, self, "*", self)
-        return super().__iter__()
+        # item by item, as the list iterator does, so each read is seen when it happens
+        i = 0
+        while i < list.__len__(self):
+            value = list.__getitem__(self, i)
+            _report(False, self, f"[{i}]", value)
+            yield value
+            i += 1
+        _report(False, self, "*", self)  # it saw the end: a read of the length
 
     def __contains__(self, item: object) -> bool:
         _report(False, self, "*", self)
