@@ -39,8 +39,12 @@ def test_counter_read_call_write_loses_updates_at_every_granularity(granularity:
     assert _finals("counter", "none", granularity) == {"2", "3", "4"}
 
 
-@pytest.mark.parametrize(("granularity", "finals"), [("line", {"4"}), ("gil", {"4"}), ("opcode", {"2", "3", "4"})])
-def test_bare_increment_is_atomic_at_line_and_gil_not_at_opcode(granularity: str, finals: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("granularity", "finals"), [("line", {"4"}), ("gil", {"4"}), ("opcode", {"2", "3", "4"})]
+)
+def test_bare_increment_is_atomic_at_line_and_gil_not_at_opcode(
+    granularity: str, finals: set[str]
+) -> None:
     assert _finals("counter", "none", granularity, window="none") == finals
 
 
@@ -74,9 +78,8 @@ def bump_with_call(box: Box, ctx: ThreadContext) -> None:
 def both_locks(box: Box, ctx: ThreadContext) -> None:
     first, second = (box.a, box.b) if ctx.index % 2 == 0 else (box.b, box.a)
     for _ in range(ctx.config.iterations):
-        with first:
-            with second:
-                box.n += 1
+        with first, second:
+            box.n += 1
 
 
 class UserStyle(Scenario[Box]):
@@ -103,7 +106,9 @@ class UserStyle(Scenario[Box]):
 
 
 def _user(sync: str, granularity: str, iterations: int = 1) -> object:
-    return explore(UserStyle(), _config("user-style", sync, iterations=iterations), granularity=granularity)
+    return explore(
+        UserStyle(), _config("user-style", sync, iterations=iterations), granularity=granularity
+    )
 
 
 def test_user_bare_increment_no_failure_at_line_or_gil() -> None:
@@ -132,8 +137,8 @@ def test_user_opposite_lock_order_deadlocks_with_its_cycle() -> None:
     e = _user("two-locks", "line", iterations=2)
     ce = e.counterexample  # type: ignore[attr-defined]
     assert ce is not None and ce.deadlocked
-    assert ce.cycle in (
-        "thread 0 holds box.a, waits for box.b -> thread 1 holds box.b, waits for box.a -> thread 0",
+    assert ce.cycle == (
+        "thread 0 holds box.a, waits for box.b -> thread 1 holds box.b, waits for box.a -> thread 0"
     )
     assert e.deadlocks >= 1  # type: ignore[attr-defined]
     assert threading.active_count() == 1 or all(

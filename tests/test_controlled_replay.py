@@ -17,7 +17,9 @@ from syncdemo.results import RunConfig
 pytestmark = pytest.mark.timeout(120)
 
 
-def _config(name: str, sync: str, threads: int = 2, iterations: int = 2, seed: int = 0) -> RunConfig:
+def _config(
+    name: str, sync: str, threads: int = 2, iterations: int = 2, seed: int = 0
+) -> RunConfig:
     return RunConfig(name, sync, threads, iterations, trials=1, seed=seed)
 
 
@@ -47,7 +49,9 @@ def test_replay_is_identical_ten_times() -> None:
     schedule = explore(scenarios.get("counter"), config, classify=False).counterexample
     assert schedule is not None
     runs = {
-        json.dumps(replay(scenarios.get("counter"), config, schedule.schedule).to_dict(), sort_keys=True)
+        json.dumps(
+            replay(scenarios.get("counter"), config, schedule.schedule).to_dict(), sort_keys=True
+        )
         for _ in range(10)
     }
     assert len(runs) == 1
@@ -76,7 +80,7 @@ def test_a_partial_schedule_runs_on_without_preemption() -> None:
 
 
 def test_a_schedule_naming_a_thread_that_cannot_run_is_refused() -> None:
-    with pytest.raises(BadSchedule, match="step 1 .* thread 7"):
+    with pytest.raises(BadSchedule, match=r"step 1 .* thread 7"):
         replay(scenarios.get("counter"), _config("counter", "none"), (7,))
     assert not _explorer_threads()
 

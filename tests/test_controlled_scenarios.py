@@ -39,7 +39,10 @@ MODEL_OUTCOMES: dict[tuple[str, str], set[tuple[str, str]]] = {
     ("barrier", "barrier"): {("every read current", "ACCEPTABLE")},
     ("deadlock", "none"): {("every update done", "ACCEPTABLE"), ("deadlock", "FORBIDDEN")},
     ("deadlock", "ordered"): {("every update done", "ACCEPTABLE")},
-    ("dining-philosophers", "naive"): {("every meal eaten", "ACCEPTABLE"), ("deadlock", "FORBIDDEN")},
+    ("dining-philosophers", "naive"): {
+        ("every meal eaten", "ACCEPTABLE"),
+        ("deadlock", "FORBIDDEN"),
+    },
     ("dining-philosophers", "ordered"): {("every meal eaten", "ACCEPTABLE")},
     ("dining-philosophers", "waiter"): {("every meal eaten", "ACCEPTABLE")},
     ("bank-transfer", "none"): {

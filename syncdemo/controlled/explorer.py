@@ -345,7 +345,9 @@ def _with_needs(e: RealExecution, needs: str) -> RealExecution:
 
 
 def _source(filename: str, lineno: int) -> SourceLine:
-    return SourceLine(os.path.basename(filename), lineno, linecache.getline(filename, lineno).strip())
+    return SourceLine(
+        os.path.basename(filename), lineno, linecache.getline(filename, lineno).strip()
+    )
 
 
 def _value(a: AccessRecord) -> Value:

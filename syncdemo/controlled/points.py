@@ -33,7 +33,9 @@ _CALLS = frozenset(
 )
 
 
-def code_objects(modules: Iterable[types.ModuleType], files: frozenset[str]) -> list[types.CodeType]:
+def code_objects(
+    modules: Iterable[types.ModuleType], files: frozenset[str]
+) -> list[types.CodeType]:
     """Every code object defined in ``modules`` whose file is one of ``files``: module-level
     functions, methods (also static/class methods and properties), nested functions and
     lambdas."""
@@ -196,7 +198,12 @@ class MonitoringTracer:
             return
         for code in self.codes:
             mon.set_local_events(tool, code, 0)
-        for event in (mon.events.LINE, mon.events.INSTRUCTION, mon.events.PY_START, mon.events.JUMP):
+        for event in (
+            mon.events.LINE,
+            mon.events.INSTRUCTION,
+            mon.events.PY_START,
+            mon.events.JUMP,
+        ):
             mon.register_callback(tool, event, None)
         mon.free_tool_id(tool)
         self.tool = None

@@ -255,7 +255,7 @@ class Condition(_Primitive):
     def notify_all(self) -> None:
         self.notify(len(self._waiters))
 
-    notifyAll = notify_all  # noqa: N815 (threading's old name)
+    notifyAll = notify_all
 
 
 class Semaphore(_Primitive):
@@ -277,7 +277,9 @@ class Semaphore(_Primitive):
                 return False
             raise RuntimeError(f"{self._name()} would block outside the explored threads")
         if blocking:
-            self._op(ts, "acquire", lambda p: self.value > 0 or p.timed_out, _timeout(True, timeout))
+            self._op(
+                ts, "acquire", lambda p: self.value > 0 or p.timed_out, _timeout(True, timeout)
+            )
         else:
             self._op(ts, "try to acquire")
         if self.value <= 0:
@@ -329,7 +331,7 @@ class Event(_Primitive):
         self._ctrl.access(False, self, "*", self._name(), str(self.flag))
         return self.flag
 
-    isSet = is_set  # noqa: N815
+    isSet = is_set
 
     def set(self) -> None:
         self._change(True)
@@ -484,7 +486,7 @@ def patched() -> Iterator[None]:
     real_clock = queue.time  # type: ignore[attr-defined]
     saved_traced = (traced.TracedLock.acquire, traced.TracedLock.release)
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: Any) -> None:
         ctrl = active()
         if ctrl is not None and ctrl.current() is not None:
             ctrl.yield_now()

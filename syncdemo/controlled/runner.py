@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from syncdemo.controlled import points, primitives, scheduler, tracking
-from syncdemo.controlled.scheduler import Chooser, Controller, Pending, RunEnd, StepRecord
+from syncdemo.controlled.scheduler import Chooser, Controller, RunEnd, StepRecord
 from syncdemo.controlled.target import Target
 from syncdemo.results import Outcome
 from syncdemo.scenarios.base import FORBIDDEN
@@ -62,7 +62,9 @@ class RunOutcome:
 
 
 class Runner:
-    def __init__(self, target: Target, granularity: str = "line", step_limit: int = STEP_LIMIT) -> None:
+    def __init__(
+        self, target: Target, granularity: str = "line", step_limit: int = STEP_LIMIT
+    ) -> None:
         if granularity not in points.GRANULARITIES:
             raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
         self.target = target
@@ -116,7 +118,8 @@ class Runner:
                 f"{self.target.scenario.name} thread {index} failed under the explorer: "
                 f"{type(error).__name__}: {error}"
             ) from error
-        cycle, waits = "", ()
+        cycle: str = ""
+        waits: tuple[str, ...] = ()
         if end.how == DEADLOCK:
             cycle, waits = _deadlock(end)
         if end.how not in ("done", DEADLOCK):
@@ -127,7 +130,9 @@ class Runner:
         finally:
             ctrl.building = False
         if end.how == DEADLOCK:
-            return RunOutcome(end, outcome, DEADLOCK, FORBIDDEN, cycle, waits, tuple(states), initial)
+            return RunOutcome(
+                end, outcome, DEADLOCK, FORBIDDEN, cycle, waits, tuple(states), initial
+            )
         label = self.target.label(outcome)
         return RunOutcome(
             end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial

@@ -21,7 +21,7 @@ else can, and never depends on how fast the machine is.
 from __future__ import annotations
 
 import _thread
-import sys
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,6 +159,13 @@ class RunEnd:
     """For a deadlock: thread -> the thread holding what it waits for (before unwinding)."""
 
 
+def _touches(watch: frozenset[tuple[int, str]], number: int, key: str) -> bool:
+    """Whether a write of (object ``number``, ``key``) changes something in ``watch``."""
+    if (number, key) in watch or (number, "*") in watch:
+        return True
+    return key == "*" and any(n == number for n, _ in watch)
+
+
 def _woken(ts: ThreadState) -> Callable[[Pending], bool]:
     return lambda pending: ts.woken
 
@@ -193,6 +200,8 @@ class Controller:
         self._numbers: dict[int, int] = {}
         self._keep: list[Any] = []
         self._driver = _thread.get_ident()
+        self.abandoned: list[str] = []
+        """Threads that did not unwind within HANG_S (they run code it cannot control)."""
 
     # --- called from worker threads (and the tracer) ------------------------------------
 
@@ -201,7 +210,7 @@ class Controller:
 
     def controls_creation(self) -> bool:
         """Whether a primitive made now, on this thread, should be a controlled one."""
-        return self.building and _thread.get_ident() == self._driver or self.current() is not None
+        return (self.building and _thread.get_ident() == self._driver) or self.current() is not None
 
     def number(self, obj: object) -> int:
         """A number for ``obj`` that is the same in every run with the same prefix."""
@@ -224,12 +233,8 @@ class Controller:
             return
         ts.wrote = True
         for other in self.states:
-            watch = other.watch
-            if watch and other is not ts and not other.woken:
-                if (number, key) in watch or (number, "*") in watch:
-                    other.woken = True
-                elif key == "*" and any(n == number for n, _ in watch):
-                    other.woken = True
+            if other.watch and other is not ts and not other.woken:
+                other.woken = _touches(other.watch, number, key)
 
     def line(self, filename: str, lineno: int) -> None:
         ts = self.current()
@@ -335,10 +340,8 @@ class Controller:
             self._by_ident.pop(ts.ident, None)
             ts.done = True
             ts.pending = None
-            try:
+            with contextlib.suppress(RuntimeError):  # the driver gave up on it (hung)
                 ts.back.release()
-            except RuntimeError:  # the driver gave up on this thread (hung) and never waited
-                pass
 
     # --- the driver ---------------------------------------------------------------------
 
@@ -445,7 +448,9 @@ class Controller:
         timed = [
             (ts.pending.deadline, ts.index)
             for ts in live
-            if ts.pending is not None and ts.pending.deadline is not None and not ts.pending.timed_out
+            if ts.pending is not None
+            and ts.pending.deadline is not None
+            and not ts.pending.timed_out
         ]
         for deadline, index in sorted(timed):
             pending = self.states[index].pending
@@ -468,7 +473,7 @@ class Controller:
             if not ts.done and not ts.hung:
                 ts.go.release()
                 if not ts.back.acquire(timeout=HANG_S):
-                    print(f"syncdemo: explore: {ts.name} did not unwind", file=sys.stderr)
+                    self.abandoned.append(ts.name)
         for t in threads:
             t.join(HANG_S)
         self._numbers.clear()

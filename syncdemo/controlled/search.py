@@ -180,7 +180,9 @@ class PCT:
     """Probabilistic concurrency testing: random thread priorities and ``depth - 1``
     random points where the running thread's priority drops below all others."""
 
-    def __init__(self, rng: random.Random, threads: int, length: int, depth: int = PCT_DEPTH) -> None:
+    def __init__(
+        self, rng: random.Random, threads: int, length: int, depth: int = PCT_DEPTH
+    ) -> None:
         order = list(range(threads))
         rng.shuffle(order)
         self.priority = {t: depth + i for i, t in enumerate(order)}

@@ -7,6 +7,7 @@ user's own class can be explored by giving an adapter with the same contract.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 import threading
@@ -74,12 +75,12 @@ class Target:
         return str(self.scenario.grade_meanings.get(grade, ""))
 
 
-def _body(worker: Callable[[Any, ThreadContext], None], state: Any, ctx: ThreadContext) -> Callable[[], None]:
+def _body(
+    worker: Callable[[Any, ThreadContext], None], state: Any, ctx: ThreadContext
+) -> Callable[[], None]:
     def body() -> None:
-        try:
+        with contextlib.suppress(Stopped):
             worker(state, ctx)
-        except Stopped:
-            pass
 
     return body
 

@@ -16,6 +16,7 @@ this is enough for syncdemo's scenarios.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import threading
 import types
 from collections.abc import Iterable, Iterator
@@ -35,7 +36,8 @@ def show(value: Any) -> str:
         text = repr(value)
     elif isinstance(value, (list, tuple, set, frozenset, dict)):
         try:
-            text = repr(type(value).__base__(value) if _tracked(value) else value)
+            plain: Any = _BASES[type(value)](value) if _tracked(value) else value
+            text = repr(plain)
         except Exception:  # a container of odd things
             text = type(value).__name__
     else:
@@ -62,10 +64,7 @@ def _report(write: bool, obj: Any, key: str, value: Any) -> None:
     _busy = True
     try:
         path = _PATHS.get(id(obj), type(obj).__name__)
-        if key[:1] not in "[*":
-            where = f"{path}.{key}"
-        else:
-            where = f"{path}{key}" if key != "*" else path
+        where = path if key == "*" else f"{path}{key}" if key[:1] == "[" else f"{path}.{key}"
         ctrl.access(write, obj, key, where, show(value))
     finally:
         _busy = False
@@ -82,8 +81,8 @@ def _recording(cls: type) -> type:
     sub = _CLASSES.get(cls)
     if sub is not None:
         return sub
-    get = cls.__getattribute__
-    put = cls.__setattr__
+    get: Any = cls.__getattribute__
+    put: Any = cls.__setattr__
 
     def __getattribute__(self: Any, name: str) -> Any:
         value = get(self, name)
@@ -237,9 +236,19 @@ class TrackedSet(set[Any]):
         return super().__contains__(item)
 
 
-_REAL = (type(_thread.allocate_lock()), type(_thread.RLock()), threading.Condition, threading.Event, threading.Semaphore, threading.Barrier)
+_REAL = (
+    type(_thread.allocate_lock()),
+    type(_thread.RLock()),
+    threading.Condition,
+    threading.Event,
+    threading.Semaphore,
+    threading.Barrier,
+)
+
+_BASES: dict[type, type] = {}  # filled below: tracked container type -> its plain type
 
 _CONTAINERS: dict[type, type] = {list: TrackedList, dict: TrackedDict, set: TrackedSet}
+_BASES.update({v: k for k, v in _CONTAINERS.items()})
 
 
 def track(root: Any, name: str, files: frozenset[str]) -> Any:
@@ -268,10 +277,10 @@ def _walk(obj: Any, path: str, files: frozenset[str], seen: set[int], depth: int
         if not isinstance(copy, set):
             for key, value in list(items):
                 new = _walk(value, f"{path}[{key!r}]", files, seen, depth + 1)
-                if new is not value:
-                    dict.__setitem__(copy, key, new) if isinstance(
-                        copy, dict
-                    ) else list.__setitem__(copy, key, new)  # type: ignore[call-overload]
+                if new is not value and isinstance(copy, dict):
+                    dict.__setitem__(copy, key, new)
+                elif new is not value:
+                    list.__setitem__(copy, key, new)
         return copy
     seen.add(id(obj))
     if isinstance(obj, _REAL):
@@ -298,10 +307,8 @@ def _walk(obj: Any, path: str, files: frozenset[str], seen: set[int], depth: int
         new = _walk(value, f"{path}.{key}", files, seen, depth + 1)
         if new is not value:
             object.__setattr__(obj, key, new)
-    try:
+    with contextlib.suppress(TypeError):  # a layout that cannot take a subclass: untracked
         obj.__class__ = _recording(type(obj))
-    except TypeError:  # a layout that cannot take a subclass: leave it untracked
-        pass
     return obj
 
 
