@@ -66,8 +66,10 @@ def main() -> None:
         found = getattr(result, "property_holds", None)
         explored = getattr(result, "num_explored", None)
         ce = getattr(result, "counterexample", None)
+        name, sync, threads, iterations = case
+        label = f"{name} --sync {sync} {threads}x{iterations}"
         print(
-            f"{'%s --sync %s %dx%d' % case:<36} holds={found} explored={explored} "
+            f"{label:<36} holds={found} explored={explored} "
             f"steps={len(ce) if ce is not None else '-'} best={min(times):.2f}s "
             f"median={statistics.median(times):.2f}s"
         )
