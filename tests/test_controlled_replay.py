@@ -41,7 +41,7 @@ def test_shortest_lost_update_for_one_increment_each() -> None:
     assert first.lines[-1].file == "counter.py"
     assert [str(v) for v in first.values] == ["read state.value = 0"]
     assert ce.steps[2].state.startswith("value: 1")
-    assert ce.replay.endswith("--schedule 0,1,1,1,0,0")
+    assert "--schedule 0,1,1,1,0,0@" in ce.replay
 
 
 def test_replay_is_identical_ten_times() -> None:
@@ -143,3 +143,21 @@ def test_explorations_do_not_nest() -> None:
     with Runner(target), pytest.raises(RuntimeError, match="another exploration"):
         Runner(target).__enter__()
     assert threading.Lock().__class__.__module__ == "_thread"  # patches undone
+
+
+def test_a_schedule_remembers_the_code_it_was_found_on() -> None:
+    from syncdemo.controlled.explorer import SourceChanged, parse_schedule
+
+    counter = scenarios.get("counter")
+    config = _config("counter", "none", iterations=1)
+    found = explore(counter, config, classify=False).counterexample
+    assert found is not None
+    text = found.replay.rsplit("--schedule ", 1)[1]
+    schedule, fingerprint = parse_schedule(text)
+    assert schedule == found.schedule and len(fingerprint) == 8
+    assert replay(counter, config, schedule, fingerprint=fingerprint).label == found.label
+    with pytest.raises(SourceChanged, match=r"counter\.py changed"):
+        replay(counter, config, schedule, fingerprint="00000000")
+    assert parse_schedule("0, 1,1") == ((0, 1, 1), "")
+    with pytest.raises(ValueError, match="thread numbers"):
+        parse_schedule("0,x")

@@ -40,7 +40,31 @@ UNREACHABLE_BUDGET = 3_000
 Command = Callable[[tuple[int, ...]], str]
 
 
-def replay_command(config: RunConfig, granularity: str) -> Command:
+class SourceChanged(ValueError):
+    """A schedule made on other code than the code there is now."""
+
+
+def format_schedule(schedule: tuple[int, ...], fingerprint: str = "") -> str:
+    """``0,1,1,0``, with ``@fingerprint`` when given (see :meth:`Target.fingerprint`)."""
+    text = ",".join(map(str, schedule))
+    return f"{text}@{fingerprint}" if fingerprint else text
+
+
+def parse_schedule(text: str) -> tuple[tuple[int, ...], str]:
+    """``"0,1,1,0@1a2b3c4d"`` -> ((0, 1, 1, 0), "1a2b3c4d"); the fingerprint is optional."""
+    steps, _, fingerprint = text.strip().partition("@")
+    try:
+        schedule = tuple(int(t) for t in steps.replace(" ", "").split(",") if t != "")
+    except ValueError:
+        raise ValueError(
+            f"a schedule is thread numbers separated by commas, not {text!r}"
+        ) from None
+    if any(t < 0 for t in schedule):
+        raise ValueError("thread numbers in a schedule start at 0")
+    return schedule, fingerprint
+
+
+def replay_command(config: RunConfig, granularity: str, fingerprint: str = "") -> Command:
     """The command line that replays a schedule of this exploration."""
 
     def command(schedule: tuple[int, ...]) -> str:
@@ -52,7 +76,7 @@ def replay_command(config: RunConfig, granularity: str) -> Command:
             parts.append(f"--seed {config.seed}")
         if granularity != "line":
             parts.append(f"--granularity {granularity}")
-        parts.append(f"--schedule {','.join(map(str, schedule))}")
+        parts.append(f"--schedule {format_schedule(schedule, fingerprint)}")
         return " ".join(parts)
 
     return command
@@ -81,7 +105,7 @@ def explore(
     ``gil`` granularity with the same bound, to say whether the GIL allows it. With
     ``raw``, the same search runs again without reduction, for the raw count."""
     target = Target(scenario, config)
-    command = command or replay_command(target.config, granularity)
+    command = command or replay_command(target.config, granularity, target.fingerprint())
     began = time.perf_counter()
     with Runner(target, granularity, step_limit) as runner:
         if random is not None:
@@ -141,11 +165,20 @@ def replay(
     granularity: str = "line",
     step_limit: int = STEP_LIMIT,
     command: Command | None = None,
+    fingerprint: str = "",
 ) -> RealExecution:
     """Run one schedule (then on without preemption) and show every step.
-    Raises :class:`~syncdemo.controlled.search.BadSchedule` for a thread that cannot run."""
+    Raises :class:`~syncdemo.controlled.search.BadSchedule` for a thread that cannot run,
+    and :class:`SourceChanged` when ``fingerprint`` is not that of the code there now."""
     target = Target(scenario, config)
-    command = command or replay_command(target.config, granularity)
+    now = target.fingerprint()
+    if fingerprint and fingerprint != now:
+        files = ", ".join(sorted(os.path.basename(f) for f in target.files))
+        raise SourceChanged(
+            f"{files} changed since this schedule was found (fingerprint {fingerprint}, now "
+            f"{now}): its steps would not be the ones shown then; explore again"
+        )
+    command = command or replay_command(target.config, granularity, now)
     with Runner(target, granularity, step_limit) as runner:
         run = _detail(runner, schedule, command, None)
     return run

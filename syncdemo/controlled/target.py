@@ -8,6 +8,7 @@ user's own class can be explored by giving an adapter with the same contract.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import sys
 import threading
@@ -47,6 +48,16 @@ class Target:
         self.files = frozenset(f for f in files if f)
         self.root = _first_parameter(self.workers[0]) if self.workers else "state"
         self._stop = threading.Event()
+
+    def fingerprint(self) -> str:
+        """8 hex digits of a hash of the explored files' text: a schedule found on other
+        code cannot be replayed on this code meaningfully."""
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode())
+            with contextlib.suppress(OSError), open(name, "rb") as f:
+                digest.update(f.read())
+        return digest.hexdigest()[:8]
 
     @property
     def threads(self) -> int:
