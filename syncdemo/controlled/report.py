@@ -70,11 +70,18 @@ class RealStep:
     broke: bool = False
 
     @property
+    def code(self) -> str:
+        """The last line the step ran, without its comment ("(start)" for none)."""
+        if not self.lines:
+            return "(start)"
+        return self.lines[-1].code.split("  #", 1)[0].strip() or self.lines[-1].code
+
+    @property
     def action(self) -> str:
-        """What the step did in one cell: its last line and the values it touched."""
-        code = self.lines[-1].code if self.lines else "(start)"
+        """What the step did in one cell: its last line and the values it touched (no
+        square brackets: table cells are Rich markup)."""
         shown = "; ".join(str(v) for v in self.values[-3:])
-        return f"{code}  [{shown}]" if shown else code
+        return f"{self.code}  ({shown})" if shown else self.code
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +101,7 @@ class RealStep:
             index=self.index,
             thread=self.thread,
             action=self.action,
-            hidden=self.lines[-1].code if self.lines else "(start)",
+            hidden=self.code,
             shared=self.state,
             highlight=self.broke,
             doomed=self.unreachable and not self.broke,
