@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from syncdemo import scenarios
-from syncdemo.controlled.explorer import explore
+from syncdemo.controlled.explorer import explore, replay
 from syncdemo.controlled.report import GIL, PARALLEL
 from syncdemo.results import Outcome, RunConfig
 from syncdemo.scenarios.base import Scenario, Strategy, ThreadContext, WhyItBreaks
@@ -144,3 +144,24 @@ def test_user_opposite_lock_order_deadlocks_with_its_cycle() -> None:
     assert threading.active_count() == 1 or all(
         not t.name.startswith("syncdemo-explore") for t in threading.enumerate()
     )
+
+
+def check_then_act(box: Box, ctx: ThreadContext) -> None:
+    if box.n == 0:
+        n = int(box.n)  # a call: another thread may run here
+        if n != 0:
+            raise RuntimeError("someone else got here first")
+        box.n = n + 1
+
+
+def test_a_worker_that_raises_in_some_schedule_is_a_failing_outcome() -> None:
+    scenario = UserStyle()
+    scenario.strategies = (Strategy("raise", "", "", False, {"worker": check_then_act}),)
+    e = explore(scenario, _config("user-style", "raise", iterations=1), classify=False)
+    labels = {o.label for o in e.outcomes}
+    assert labels == {"1", "exception (RuntimeError)"}
+    assert e.counterexample is not None
+    run = replay(scenario, _config("user-style", "raise", iterations=1), (0, 1))
+    assert run.label == "exception (RuntimeError)"
+    assert run.error == "thread 0 raised RuntimeError: someone else got here first"
+    assert not [t for t in threading.enumerate() if t.name.startswith("syncdemo-explore")]

@@ -368,6 +368,7 @@ def _execution(
         initial=run.initial,
         replay=command(run.end.schedule),
         given=given,
+        error=run.error,
     )
 
 

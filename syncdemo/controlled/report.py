@@ -130,6 +130,8 @@ class RealExecution:
     """GIL or PARALLEL for a failing schedule (see :data:`NEEDS`), "" when unknown or ok."""
     given: int = 0
     """How many steps the caller's schedule gave (the rest ran without preemption)."""
+    error: str = ""
+    """When a worker raised in this schedule: which thread, and what."""
 
     @property
     def deadlocked(self) -> bool:
@@ -161,6 +163,7 @@ class RealExecution:
             "deadlocked": self.deadlocked,
             "cycle": self.cycle,
             "waits": list(self.waits),
+            "error": self.error,
             "needs": self.needs,
             "needs_text": NEEDS.get(self.needs, ""),
             "invariant_unreachable_at": self.unreachable_step,
@@ -183,7 +186,7 @@ class RealExecution:
             deadlocked=self.deadlocked,
             waits=(self.cycle,) if self.cycle else self.waits,
             preemptions=self.preemptions,
-            why=why,
+            why=self.error or why,
             completed_from=self.given or len(self.schedule),
             answer=self.label,
             initial=self.initial,
