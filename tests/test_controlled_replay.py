@@ -127,6 +127,12 @@ def test_position_and_hint_for_play() -> None:
     assert start.runnable == (0, 1) and not start.over
     moved = position(counter, config, (0,))
     assert moved.execution.steps[0].values[0].value == "0"
+    assert moved.next[0] == "run its next line" and moved.next[1] == "start"
+    assert moved.lines[0].code == "if trace is not None:"  # the line after the read
+    locked = scenarios.get("locked-counter")
+    inside = position(locked, _config("locked-counter", "lock", iterations=1), (0, 0, 1))
+    assert inside.runnable == (0,)  # thread 1 waits for the lock thread 0 holds
+    assert inside.next[1] == "acquire state.lock"
     way = hint(counter, config, (0,))
     assert way is not None and way[0] == 0
     assert replay(counter, config, way).ok is False

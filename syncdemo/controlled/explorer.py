@@ -193,7 +193,12 @@ class Position:
     runnable: tuple[int, ...]
     """The threads that can take the next step (empty: the run is over)."""
     next: dict[int, str]
-    """What each unfinished thread waits to do: "line", or the primitive it blocks on."""
+    """What each unfinished thread waits to do: "run its next line", "start", or the
+    operation it is about to do ("acquire counter.lock"); see ``runnable`` for whether it
+    can."""
+    lines: dict[int, SourceLine]
+    """The line each unfinished thread stands at (its next line, or the one with the
+    operation it waits to do)."""
     over: bool
 
 
@@ -226,9 +231,10 @@ def position(
         chooser = _StopAfter(moves)
         run = runner.run(chooser, detail=True)
         waits = {i: _pending_words(p) for i, p in run.end.waits.items()}
+        lines = {i: _source(f, n) for i, (f, n) in run.end.at.items()}
         execution = _execution(runner, run, command, None, len(moves))
     over = run.how != "pruned"
-    return Position(execution, () if over else chooser.runnable, waits, over)
+    return Position(execution, () if over else chooser.runnable, waits, lines, over)
 
 
 def hint(
@@ -254,6 +260,8 @@ def hint(
 
 
 def _pending_words(p: Pending) -> str:
+    if p.kind == "point":
+        return "run its next line"
     return p.what or p.kind
 
 

@@ -157,6 +157,8 @@ class RunEnd:
     errors: dict[int, BaseException]
     owners: dict[int, int]
     """For a deadlock: thread -> the thread holding what it waits for (before unwinding)."""
+    at: dict[int, tuple[str, int]]
+    """Each unfinished thread's current line (file, line) when the run ended."""
 
 
 def _touches(watch: frozenset[tuple[int, str]], number: int, key: str) -> bool:
@@ -431,6 +433,11 @@ class Controller:
             how = "hung"
         finally:
             waits = {ts.index: ts.pending for ts in self.states if not ts.done and ts.pending}
+            at = {
+                ts.index: ts.cur_line
+                for ts in self.states
+                if not ts.done and ts.cur_line is not None
+            }
             owners = {}
             for index, pending in waits.items():
                 owner = getattr(pending.target, "owner", None)
@@ -438,7 +445,7 @@ class Controller:
                     owners[index] = owner
             self._unwind(threads)
         errors = {ts.index: ts.error for ts in self.states if ts.error is not None}
-        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors, owners)
+        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors, owners, at)
 
     def _runnable(self, ts: ThreadState) -> bool:
         return ts.pending is not None and ts.pending.can_run()
