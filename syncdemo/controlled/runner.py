@@ -96,6 +96,7 @@ class Runner:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            self.controller.close()
             self.tracer.stop()
         finally:
             scheduler.set_active(None)

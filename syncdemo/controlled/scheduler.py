@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,6 +173,45 @@ def _woken(ts: ThreadState) -> Callable[[Pending], bool]:
     return lambda pending: ts.woken
 
 
+class _Slot:
+    """A reusable thread: runs one job at a time, given by :meth:`give`."""
+
+    def __init__(self, name: str) -> None:
+        self._start = _thread.allocate_lock()
+        self._start.acquire()
+        self._job: Callable[[], None] | None = None
+        self._abandoned = False
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.thread.start()
+
+    def usable(self) -> bool:
+        return not self._abandoned and self.thread.is_alive()
+
+    def give(self, job: Callable[[], None]) -> None:
+        self._job = job
+        self._start.release()
+
+    def abandon(self) -> None:
+        """Its job never came back (hung): never give it another one."""
+        self._abandoned = True
+
+    def close(self) -> None:
+        if self._abandoned:
+            return
+        self._job = None
+        self._start.release()
+        self.thread.join(HANG_S)
+
+    def _main(self) -> None:
+        while True:
+            self._start.acquire()
+            job = self._job
+            if job is None:
+                return
+            self._job = None
+            job()
+
+
 _active: Controller | None = None
 
 
@@ -203,6 +243,7 @@ class Controller:
         self._keep: list[Any] = []
         self._driver = _thread.get_ident()
         self.abandoned: list[str] = []
+        self._slots: list[_Slot | None] = []
         """Threads that did not unwind within HANG_S (they run code it cannot control)."""
 
     # --- called from worker threads (and the tracer) ------------------------------------
@@ -363,7 +404,6 @@ class Controller:
             ts.back.acquire()
         self.aborting = False
         self.now = 0.0
-        threads: list[threading.Thread] = []
         steps: list[StepRecord] = []
         schedule: list[int] = []
         preemptions = 0
@@ -372,12 +412,7 @@ class Controller:
         fired = 0
         try:
             for ts, work in zip(self.states, works, strict=True):
-                t = threading.Thread(
-                    target=self._body, args=(ts, work, tracer), name=f"syncdemo-explore-{ts.index}"
-                )
-                t.daemon = True
-                threads.append(t)
-                t.start()
+                self._slot(ts.index).give(functools.partial(self._body, ts, work, tracer))
                 self._wait_park(ts)
             while True:
                 live = [ts for ts in self.states if not ts.done]
@@ -443,7 +478,7 @@ class Controller:
                 owner = getattr(pending.target, "owner", None)
                 if isinstance(owner, int) and owner >= 0:
                     owners[index] = owner
-            self._unwind(threads)
+            self._unwind()
         errors = {ts.index: ts.error for ts in self.states if ts.error is not None}
         return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors, owners, at)
 
@@ -473,16 +508,37 @@ class Controller:
             ts.hung = True
             raise Hung(ts.name)
 
-    def _unwind(self, threads: list[threading.Thread]) -> None:
-        """Make every parked thread raise :class:`Aborted` and wait for them all to end."""
+    def _slot(self, index: int) -> _Slot:
+        """The pooled thread that runs thread ``index`` of each schedule (threads are reused
+        from run to run: starting one costs more than a short schedule on some builds)."""
+        while len(self._slots) <= index:
+            self._slots.append(None)
+        slot = self._slots[index]
+        if slot is None or not slot.usable():
+            slot = self._slots[index] = _Slot(f"syncdemo-explore-{index}")
+        return slot
+
+    def close(self) -> None:
+        """End the pooled threads (waiting for each at most HANG_S)."""
+        for slot in self._slots:
+            if slot is not None:
+                slot.close()
+        self._slots.clear()
+
+    def _unwind(self) -> None:
+        """Make every parked thread raise :class:`Aborted` and wait until each has ended
+        its work (its pooled thread is then free for the next run)."""
         self.aborting = True
         for ts in self.states:
             if not ts.done and not ts.hung:
                 ts.go.release()
                 if not ts.back.acquire(timeout=HANG_S):
-                    self.abandoned.append(ts.name)
-        for t in threads:
-            t.join(HANG_S)
+                    ts.hung = True
+            if ts.hung:
+                self.abandoned.append(ts.name)
+                slot = self._slots[ts.index] if ts.index < len(self._slots) else None
+                if slot is not None:
+                    slot.abandon()
         self._numbers.clear()
         self._keep.clear()
         self._serial = 0
