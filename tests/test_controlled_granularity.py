@@ -165,3 +165,32 @@ def test_a_worker_that_raises_in_some_schedule_is_a_failing_outcome() -> None:
     assert run.label == "exception (RuntimeError)"
     assert run.error == "thread 0 raised RuntimeError: someone else got here first"
     assert not [t for t in threading.enumerate() if t.name.startswith("syncdemo-explore")]
+
+
+TOTAL = [0]  # module state the tracker cannot see (deliberately): see every_point
+
+
+def bump_global(box: Box, ctx: ThreadContext) -> None:
+    for _ in range(ctx.config.iterations):
+        n = TOTAL[0]
+        TOTAL[0] = int(n) + 1
+
+
+class GlobalStyle(UserStyle):
+    strategies = (Strategy("global", "", "", False, {"worker": bump_global}),)
+    default_sync = "global"
+
+    def setup(self, config: RunConfig) -> Box:
+        TOTAL[0] = 0
+        return Box()
+
+    def check(self, state: Box, contexts: Sequence[ThreadContext]) -> Outcome:
+        expected = sum(c.config.iterations for c in contexts)
+        return Outcome(expected, TOTAL[0], max(0, expected - TOTAL[0]))
+
+
+def test_every_point_finds_races_on_state_the_tracker_cannot_see() -> None:
+    config = _config("user-style", "global", iterations=1)
+    assert explore(GlobalStyle(), config, classify=False).ok  # invisible: not cut there
+    found = explore(GlobalStyle(), config, classify=False, every_point=True)
+    assert not found.ok and found.counterexample is not None

@@ -96,6 +96,7 @@ def explore(
     classify: bool = True,
     raw: bool = False,
     command: Command | None = None,
+    every_point: bool = False,
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
     schedule (fewest preemptions, then fewest steps), replayed in detail.
@@ -103,11 +104,16 @@ def explore(
     ``random=N`` runs N PCT schedules (``seed``) instead of the bounded search. With
     ``classify``, a failure found at ``line`` or ``opcode`` is checked against a search at
     ``gil`` granularity with the same bound, to say whether the GIL allows it. With
-    ``raw``, the same search runs again without reduction, for the raw count."""
+    ``raw``, the same search runs again without reduction, for the raw count. With
+    ``every_point``, every switch point is a choice, not only those after a visible access
+    (for code with shared state outside the scenario's state object); sleep sets are then
+    off too, as they rely on the same observed accesses."""
+    if every_point:
+        reduction = False
     target = Target(scenario, config)
     command = command or replay_command(target.config, granularity, target.fingerprint())
     began = time.perf_counter()
-    with Runner(target, granularity, step_limit) as runner:
+    with Runner(target, granularity, step_limit, every_point) as runner:
         if random is not None:
             found = search.pct(runner, random, seed)
             mode = "random"

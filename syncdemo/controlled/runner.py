@@ -66,13 +66,17 @@ class RunOutcome:
 
 class Runner:
     def __init__(
-        self, target: Target, granularity: str = "line", step_limit: int = STEP_LIMIT
+        self,
+        target: Target,
+        granularity: str = "line",
+        step_limit: int = STEP_LIMIT,
+        every_point: bool = False,
     ) -> None:
         if granularity not in points.GRANULARITIES:
             raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
         self.target = target
         self.granularity = granularity
-        self.controller = Controller(target.threads, granularity, step_limit)
+        self.controller = Controller(target.threads, granularity, step_limit, every_point)
         modules = list(points.iter_modules(target.files))
         self.tracer = points.make_tracer(granularity, points.code_objects(modules, target.files))
         self._patch: Any = None

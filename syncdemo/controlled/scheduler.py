@@ -228,10 +228,16 @@ def set_active(controller: Controller | None) -> None:
 class Controller:
     """One schedule at a time; reused for every run of one exploration."""
 
-    def __init__(self, threads: int, granularity: str, step_limit: int) -> None:
+    def __init__(
+        self, threads: int, granularity: str, step_limit: int, every_point: bool = False
+    ) -> None:
         self.threads = threads
         self.granularity = granularity
         self.step_limit = step_limit
+        self.every_point = every_point
+        """Park at every switch point, not only after something visible: for code whose
+        shared state the tracker cannot see (module globals), at the cost of far more
+        schedules."""
         self._by_ident: dict[int, ThreadState] = {}
         self.states: list[ThreadState] = []
         self.now = 0.0
@@ -348,7 +354,7 @@ class Controller:
     def _maybe_park(self, ts: ThreadState) -> None:
         if self.aborting:
             return  # unwinding: let it run out (tracer callbacks never raise)
-        if ts.visible or ts.invisible >= MAX_INVISIBLE:
+        if ts.visible or self.every_point or ts.invisible >= MAX_INVISIBLE:
             self._park(ts, Pending("point"))
         else:
             ts.invisible += 1
