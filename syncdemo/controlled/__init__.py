@@ -13,9 +13,10 @@ at load time, so ``syncdemo --help`` stays fast):
 - ``parse_schedule`` / ``format_schedule`` / ``replay_command`` for ``--schedule``
 
 Modules, one concern each: scheduler (parking real threads, handing out the turn, virtual
-time, deadlock), points (switch points per granularity: settrace or sys.monitoring),
-primitives (controlled Lock ... Barrier, and the patches that hand them out), tracking
+time, deadlock), steps (the data it shares with the choosers), pool (reused threads),
+points (switch points per granularity: settrace or sys.monitoring), primitives
+(controlled Lock ... Barrier), patching (handing them out, sleep as a yield), tracking
 (reads and writes on the shared state), target (the scenario contract), runner (one
 schedule of the real code), search (bounded DFS with sleep sets, PCT, replay), report
-(plain data), explorer (the entry points).
+(plain data), detail (runs into report data), explorer (the entry points).
 """

@@ -7,37 +7,28 @@ tracer, controller) for the duration of the call and returns plain data from rep
 
 from __future__ import annotations
 
-import linecache
 import os
 import time
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from syncdemo.controlled import search
+from syncdemo.controlled import detail, search
 from syncdemo.controlled.report import (
     GIL,
     PARALLEL,
     RealExecution,
     RealExploration,
-    RealStep,
     SourceLine,
-    Value,
 )
-from syncdemo.controlled.runner import DEADLOCK, STEP_LIMIT, Runner, RunOutcome
-from syncdemo.controlled.scheduler import AccessRecord, Pending
+from syncdemo.controlled.runner import DEADLOCK, STEP_LIMIT, Runner
 from syncdemo.controlled.target import Target
-from syncdemo.explored import OutcomeCount
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
 
 #: The default --max-preemptions: most concurrency bugs need one or two (CHESS).
 DEFAULT_MAX_PREEMPTIONS = 2
-#: Runs the search for the step from which the invariant is unreachable may make.
-UNREACHABLE_BUDGET = 3_000
 
-Command = Callable[[tuple[int, ...]], str]
+Command = detail.Command
 
 
 class SourceChanged(ValueError):
@@ -125,21 +116,21 @@ def explore(
             best = found.best
             unreachable = None
             if mode != "random" and found.complete:
-                unreachable = _unreachable_from(runner, best, max_preemptions, reduction)
-            counterexample = _detail(runner, best.end.schedule, command, unreachable)
+                unreachable = detail.unreachable_from(runner, best, max_preemptions, reduction)
+            counterexample = detail.detail(runner, best.end.schedule, command, unreachable)
     elapsed = time.perf_counter() - began
     raw_count = None
     if raw and random is None:
-        raw_count = _count(scenario, config, granularity, max_preemptions, limit, step_limit)
+        raw_count = detail.count(scenario, config, granularity, max_preemptions, limit, step_limit)
     gil_found = None
     if counterexample is not None:
         if granularity == GIL:
             gil_found = True
         elif classify:
-            gil_found = _fails_at_gil(scenario, config, max_preemptions, limit, step_limit)
+            gil_found = detail.fails_at_gil(scenario, config, max_preemptions, limit, step_limit)
         if gil_found is not None:
             needs = GIL if gil_found else PARALLEL
-            counterexample = _with_needs(counterexample, needs)
+            counterexample = detail.with_needs(counterexample, needs)
     return RealExploration(
         mode=mode,
         granularity=granularity,
@@ -153,7 +144,7 @@ def explore(
         complete=found.complete,
         limit=limit,
         step_limit=step_limit,
-        outcomes=_outcomes(target, found.runs),
+        outcomes=detail.outcomes(target, found.runs),
         deadlocks=sum(1 for r in found.runs if r.how == DEADLOCK),
         counterexample=counterexample,
         seed=seed if random is not None else None,
@@ -186,7 +177,7 @@ def replay(
         )
     command = command or replay_command(target.config, granularity, now)
     with Runner(target, granularity, step_limit) as runner:
-        run = _detail(runner, schedule, command, None)
+        run = detail.detail(runner, schedule, command, None)
     return run
 
 
@@ -236,9 +227,9 @@ def position(
     with Runner(target, granularity, step_limit) as runner:
         chooser = _StopAfter(moves)
         run = runner.run(chooser, detail=True)
-        waits = {i: _pending_words(p) for i, p in run.end.waits.items()}
-        lines = {i: _source(f, n) for i, (f, n) in run.end.at.items()}
-        execution = _execution(runner, run, command, None, len(moves))
+        waits = {i: detail.pending_words(p) for i, p in run.end.waits.items()}
+        lines = {i: detail.source(f, n) for i, (f, n) in run.end.at.items()}
+        execution = detail.execution(runner, run, command, None, len(moves))
     over = run.how != "pruned"
     return Position(execution, () if over else chooser.runnable, waits, lines, over)
 
@@ -260,166 +251,3 @@ def hint(
             runner, max_preemptions, limit=limit, prefix=moves, stop=lambda r: r.failed
         )
     return found.best.end.schedule if found.best is not None else None
-
-
-# --- helpers --------------------------------------------------------------------------
-
-
-def _pending_words(p: Pending) -> str:
-    if p.kind == "point":
-        return "run its next line"
-    return p.what or p.kind
-
-
-def _outcomes(target: Target, runs: list[RunOutcome]) -> tuple[OutcomeCount, ...]:
-    counts = Counter((r.label, r.grade, r.ok, r.how == DEADLOCK) for r in runs)
-    total = sum(counts.values())
-    ordered = sorted(counts.items(), key=lambda kv: (kv[0][3], not kv[0][2], _number(kv[0][0])))
-    return tuple(
-        OutcomeCount(
-            label=label,
-            count=n,
-            frequency=n / total if total else 0.0,
-            grade=grade,
-            meaning=(
-                "every unfinished thread waits for another: none can go on"
-                if deadlock
-                else target.meaning(grade)
-            ),
-            ok=ok,
-            deadlock=deadlock,
-        )
-        for (label, grade, ok, deadlock), n in ordered
-    )
-
-
-def _number(label: str) -> tuple[int, str]:
-    digits = label.replace(",", "")
-    return (int(digits), "") if digits.lstrip("-").isdigit() else (0, label)
-
-
-def _unreachable_from(
-    runner: Runner, best: RunOutcome, bound: int | None, reduction: bool
-) -> int | None:
-    """The fewest steps of ``best`` after which no continuation keeps the invariant
-    (within the bound), found by bisection; None if the budget ran out."""
-    schedule = best.end.schedule
-
-    def can_pass(n: int) -> bool | None:
-        found = search.dfs(
-            runner,
-            bound,
-            reduction=reduction,
-            limit=UNREACHABLE_BUDGET,
-            prefix=schedule[:n],
-            stop=lambda r: r.ok,
-        )
-        if any(r.ok for r in found.runs):
-            return True
-        return False if found.complete else None
-
-    low, high = 0, len(schedule)  # can_pass(0): unknown, but a failing run exists anyway
-    while high - low > 1:
-        mid = (low + high) // 2
-        verdict = can_pass(mid)
-        if verdict is None:
-            return None
-        if verdict:
-            low = mid
-        else:
-            high = mid
-    return high
-
-
-def _detail(
-    runner: Runner, schedule: tuple[int, ...], command: Command, unreachable: int | None
-) -> RealExecution:
-    run = runner.run(search.Replay(schedule), detail=True)
-    return _execution(runner, run, command, unreachable, len(schedule))
-
-
-def _execution(
-    runner: Runner, run: RunOutcome, command: Command, unreachable: int | None, given: int
-) -> RealExecution:
-    steps = []
-    broke_at = None
-    if run.failed:
-        if run.how == DEADLOCK:
-            broke_at = len(run.end.steps)
-        else:
-            writes = [i for i, s in enumerate(run.end.steps, 1) if s.wrote]
-            broke_at = writes[-1] if writes else len(run.end.steps)
-    for i, step in enumerate(run.end.steps, 1):
-        steps.append(
-            RealStep(
-                index=i,
-                thread=step.thread,
-                lines=tuple(_source(f, n) for f, n in step.lines),
-                values=tuple(_value(a) for a in step.accesses),
-                state=run.states[i - 1] if i - 1 < len(run.states) else "",
-                preemption=step.preemption,
-                timed_out=step.timed_out,
-                unreachable=unreachable is not None and i >= unreachable,
-                broke=i == broke_at,
-            )
-        )
-    return RealExecution(
-        schedule=run.end.schedule,
-        steps=tuple(steps),
-        outcome=run.outcome,
-        label=run.label,
-        grade=run.grade,
-        meaning=(
-            "every unfinished thread waits for another: none can go on"
-            if run.how == DEADLOCK
-            else runner.target.meaning(run.grade)
-        ),
-        how=run.how,
-        cycle=run.cycle,
-        waits=run.waits,
-        preemptions=run.end.preemptions,
-        granularity=runner.granularity,
-        initial=run.initial,
-        replay=command(run.end.schedule),
-        given=given,
-        error=run.error,
-    )
-
-
-def _with_needs(e: RealExecution, needs: str) -> RealExecution:
-    from dataclasses import replace
-
-    return replace(e, needs=needs)
-
-
-def _source(filename: str, lineno: int) -> SourceLine:
-    return SourceLine(
-        os.path.basename(filename), lineno, linecache.getline(filename, lineno).strip()
-    )
-
-
-def _value(a: AccessRecord) -> Value:
-    return Value("write" if a.write else "read", a.path, a.value)
-
-
-def _fails_at_gil(
-    scenario: Scenario[Any], config: RunConfig, bound: int | None, limit: int, step_limit: int
-) -> bool:
-    target = Target(scenario, config)
-    with Runner(target, GIL, step_limit) as runner:
-        found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed)
-    return found.best is not None
-
-
-def _count(
-    scenario: Scenario[Any],
-    config: RunConfig,
-    granularity: str,
-    bound: int | None,
-    limit: int,
-    step_limit: int,
-) -> int:
-    target = Target(scenario, config)
-    with Runner(target, granularity, step_limit) as runner:
-        found = search.dfs(runner, bound, reduction=False, limit=limit)
-    return len(found.runs)

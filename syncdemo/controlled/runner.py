@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from syncdemo.controlled import points, primitives, scheduler, tracking
-from syncdemo.controlled.scheduler import Chooser, Controller, RunEnd, StepRecord
+from syncdemo.controlled import patching, points, scheduler, tracking
+from syncdemo.controlled.scheduler import Controller
+from syncdemo.controlled.steps import Chooser, RunEnd, StepRecord
 from syncdemo.controlled.target import Target
 from syncdemo.results import Outcome
 from syncdemo.scenarios.base import FORBIDDEN
@@ -85,7 +86,7 @@ class Runner:
     def __enter__(self) -> Runner:
         if scheduler.active() is not None:
             raise RuntimeError("another exploration is running in this process")
-        self._patch = primitives.patched()
+        self._patch = patching.patched()
         self._patch.__enter__()
         scheduler.set_active(self.controller)
         try:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncdemo.controlled.runner import Runner, RunOutcome
-from syncdemo.controlled.scheduler import FREE, RUNNING, YIELDED, AccessRecord, cost
+from syncdemo.controlled.steps import FREE, RUNNING, YIELDED, AccessRecord, cost
 
 #: PCT's bug depth: priority change points per run = depth - 1.
 PCT_DEPTH = 3
