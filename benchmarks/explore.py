@@ -16,8 +16,8 @@ import statistics
 import time
 
 from syncdemo import scenarios
+from syncdemo.explore.models_search import Explorer
 from syncdemo.explore.report import Exploration
-from syncdemo.explore.search import Explorer
 from syncdemo.results import RunConfig
 
 #: (scenario, sync, threads, iterations, target seconds or None)

@@ -17,8 +17,8 @@ from click.testing import Result
 from syncdemo import scenarios
 from syncdemo.engine import runner as engine
 from syncdemo.explore.model import Model, ModelError, ProgramBuilder
+from syncdemo.explore.models_search import BadSchedule, Explorer
 from syncdemo.explore.report import Exploration
-from syncdemo.explore.search import BadSchedule, Explorer
 from syncdemo.results import Outcome, RunConfig
 
 
@@ -689,6 +689,6 @@ def test_a_strategy_without_a_model_is_a_usage_error(
 
 def test_the_command_and_the_explorer_agree_on_the_default_limit() -> None:
     from syncdemo.cli import explore as cli_explore
-    from syncdemo.explore import search as explore
+    from syncdemo.explore import models_search as explore
 
     assert cli_explore.DEFAULT_LIMIT == explore.DEFAULT_LIMIT

@@ -18,8 +18,8 @@ from syncdemo.cli.output import OutputOptions, output_options_for
 
 if TYPE_CHECKING:
     from syncdemo.explore.model import Model
+    from syncdemo.explore.models_search import Explorer
     from syncdemo.explore.report import Report
-    from syncdemo.explore.search import Explorer
     from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
 
@@ -138,7 +138,7 @@ def explore(
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
     from syncdemo.explore.model import ModelError
-    from syncdemo.explore.search import BadSchedule, Explorer
+    from syncdemo.explore.models_search import BadSchedule, Explorer
 
     config = _config(scenario, sync, threads, iterations)
     model = _model(scenario, config)
@@ -312,7 +312,7 @@ def _quiz(
     it with the values hidden, take an answer, reveal."""
     import random
 
-    from syncdemo.explore.search import BadSchedule
+    from syncdemo.explore.models_search import BadSchedule
 
     seed = opt.fresh_seed(seed)
     if schedule is None:

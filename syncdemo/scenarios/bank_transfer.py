@@ -36,7 +36,7 @@ class Bank:
     watched: Watched = field(default_factory=Watched)
     locks: list[TracedLock] = field(default_factory=list)
     """One instrumented lock per account."""
-    vault: threading.Lock = field(default_factory=threading.Lock)
+    vault: threading.Lock = field(default_factory=lambda: threading.Lock())
     """The one lock of the global-lock strategy."""
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ class Shelf:
     items: list[int] = field(default_factory=list)
     finished: int = 0
     """Producers done so far (changed under ``cond``)."""
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    cond: threading.Condition = field(default_factory=lambda: threading.Condition())
     cancelled: bool = False
 
 

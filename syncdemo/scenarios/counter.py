@@ -27,8 +27,8 @@ from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 @dataclass(eq=False)
 class Counter:
     value: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    async_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
+    async_lock: asyncio.Lock = field(default_factory=lambda: asyncio.Lock())
 
 
 def _validate(value: int) -> int:

@@ -33,7 +33,7 @@ class Registry:
     """One slot per object; None until someone has built it."""
 
     slots: list[Expensive | None]
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
 
 
 def build(key: int, ctx: ThreadContext) -> Expensive:

@@ -51,7 +51,7 @@ class Buffer:
     """One flag a producer, each written by its own producer only (no read-modify-write)."""
     high_water: int = 0
     cancelled: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
     not_full: threading.Condition = field(init=False)
     not_empty: threading.Condition = field(init=False)
     fifo: queue.Queue[int] = field(init=False)

@@ -30,7 +30,7 @@ class Record:
     """The shared record and the state of its readers-writer lock (guarded by ``cond``)."""
 
     fields: list[int] = field(default_factory=lambda: [0] * FIELDS)
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    cond: threading.Condition = field(default_factory=lambda: threading.Condition())
     readers: int = 0
     readers_waiting: int = 0
     writing: bool = False

@@ -1,0 +1,186 @@
+"""Turns runs into report data: the outcome table, a schedule replayed step by step with
+its lines and values, the step from which the invariant is unreachable, and the searches
+that back the report's claims (does it fail at ``gil`` granularity too? how many
+schedules without reduction?)."""
+
+from __future__ import annotations
+
+import linecache
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from syncdemo.explore import search
+from syncdemo.explore.report import OutcomeCount
+from syncdemo.explore.results import GIL, RealExecution, RealStep, SourceLine, Value
+from syncdemo.explore.runner import DEADLOCK, Runner, RunOutcome
+from syncdemo.explore.steps import AccessRecord, Pending
+from syncdemo.explore.target import Target
+from syncdemo.results import RunConfig
+from syncdemo.scenarios.base import Scenario
+
+#: Makes the replay command of a schedule.
+Command = Callable[[tuple[int, ...]], str]
+
+#: Runs the search for the step from which the invariant is unreachable may make.
+UNREACHABLE_BUDGET = 3_000
+
+
+def pending_words(p: Pending) -> str:
+    if p.kind == "point":
+        return "run its next line"
+    return p.what or p.kind
+
+
+def outcomes(target: Target, runs: list[RunOutcome]) -> tuple[OutcomeCount, ...]:
+    counts = Counter((r.label, r.grade, r.ok, r.how == DEADLOCK) for r in runs)
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (kv[0][3], not kv[0][2], number(kv[0][0])))
+    return tuple(
+        OutcomeCount(
+            label=label,
+            count=n,
+            frequency=n / total if total else 0.0,
+            grade=grade,
+            meaning=(
+                "every unfinished thread waits for another: none can go on"
+                if deadlock
+                else target.meaning(grade)
+            ),
+            ok=ok,
+            deadlock=deadlock,
+        )
+        for (label, grade, ok, deadlock), n in ordered
+    )
+
+
+def number(label: str) -> tuple[int, str]:
+    digits = label.replace(",", "")
+    return (int(digits), "") if digits.lstrip("-").isdigit() else (0, label)
+
+
+def unreachable_from(
+    runner: Runner, best: RunOutcome, bound: int | None, reduction: bool
+) -> int | None:
+    """The fewest steps of ``best`` after which no continuation keeps the invariant
+    (within the bound), found by bisection; None if the budget ran out."""
+    schedule = best.end.schedule
+
+    def can_pass(n: int) -> bool | None:
+        found = search.dfs(
+            runner,
+            bound,
+            reduction=reduction,
+            limit=UNREACHABLE_BUDGET,
+            prefix=schedule[:n],
+            stop=lambda r: r.ok,
+        )
+        if any(r.ok for r in found.runs):
+            return True
+        return False if found.complete else None
+
+    low, high = 0, len(schedule)  # can_pass(0): unknown, but a failing run exists anyway
+    while high - low > 1:
+        mid = (low + high) // 2
+        verdict = can_pass(mid)
+        if verdict is None:
+            return None
+        if verdict:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def detail(
+    runner: Runner, schedule: tuple[int, ...], command: Command, unreachable: int | None
+) -> RealExecution:
+    run = runner.run(search.Replay(schedule), detail=True)
+    return execution(runner, run, command, unreachable, len(schedule))
+
+
+def execution(
+    runner: Runner, run: RunOutcome, command: Command, unreachable: int | None, given: int
+) -> RealExecution:
+    steps = []
+    broke_at = None
+    if run.failed:
+        if run.how == DEADLOCK:
+            broke_at = len(run.end.steps)
+        else:
+            writes = [i for i, s in enumerate(run.end.steps, 1) if s.wrote]
+            broke_at = writes[-1] if writes else len(run.end.steps)
+    for i, step in enumerate(run.end.steps, 1):
+        steps.append(
+            RealStep(
+                index=i,
+                thread=step.thread,
+                lines=tuple(source(f, n) for f, n in step.lines),
+                values=tuple(value(a) for a in step.accesses),
+                state=run.states[i - 1] if i - 1 < len(run.states) else "",
+                preemption=step.preemption,
+                timed_out=step.timed_out,
+                unreachable=unreachable is not None and i >= unreachable,
+                broke=i == broke_at,
+            )
+        )
+    return RealExecution(
+        schedule=run.end.schedule,
+        steps=tuple(steps),
+        outcome=run.outcome,
+        label=run.label,
+        grade=run.grade,
+        meaning=(
+            "every unfinished thread waits for another: none can go on"
+            if run.how == DEADLOCK
+            else runner.target.meaning(run.grade)
+        ),
+        how=run.how,
+        cycle=run.cycle,
+        waits=run.waits,
+        preemptions=run.end.preemptions,
+        granularity=runner.granularity,
+        initial=run.initial,
+        replay=command(run.end.schedule),
+        given=given,
+        error=run.error,
+    )
+
+
+def with_needs(e: RealExecution, needs: str) -> RealExecution:
+    return replace(e, needs=needs)
+
+
+def source(filename: str, lineno: int) -> SourceLine:
+    return SourceLine(
+        os.path.basename(filename), lineno, linecache.getline(filename, lineno).strip()
+    )
+
+
+def value(a: AccessRecord) -> Value:
+    return Value("write" if a.write else "read", a.path, a.value)
+
+
+def fails_at_gil(
+    scenario: Scenario[Any], config: RunConfig, bound: int | None, limit: int, step_limit: int
+) -> bool:
+    target = Target(scenario, config)
+    with Runner(target, GIL, step_limit) as runner:
+        found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed)
+    return found.best is not None
+
+
+def count(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    granularity: str,
+    bound: int | None,
+    limit: int,
+    step_limit: int,
+) -> int:
+    target = Target(scenario, config)
+    with Runner(target, granularity, step_limit) as runner:
+        found = search.dfs(runner, bound, reduction=False, limit=limit)
+    return len(found.runs)

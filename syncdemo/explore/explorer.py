@@ -1,0 +1,253 @@
+"""The entry points: explore a scenario's real code, replay one schedule, and the small
+pieces ``play`` needs (what each thread would do next after a prefix, a hint).
+
+Every function builds a :class:`~syncdemo.explore.runner.Runner` (patched primitives,
+tracer, controller) for the duration of the call and returns plain data from results.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from syncdemo.explore import detail, search
+from syncdemo.explore.results import (
+    GIL,
+    PARALLEL,
+    RealExecution,
+    RealExploration,
+    SourceLine,
+)
+from syncdemo.explore.runner import DEADLOCK, STEP_LIMIT, Runner
+from syncdemo.explore.target import Target
+from syncdemo.results import RunConfig
+from syncdemo.scenarios.base import Scenario
+
+#: The default --max-preemptions: most concurrency bugs need one or two (CHESS).
+DEFAULT_MAX_PREEMPTIONS = 2
+
+Command = detail.Command
+
+
+class SourceChanged(ValueError):
+    """A schedule made on other code than the code there is now."""
+
+
+def format_schedule(schedule: tuple[int, ...], fingerprint: str = "") -> str:
+    """``0,1,1,0``, with ``@fingerprint`` when given (see :meth:`Target.fingerprint`)."""
+    text = ",".join(map(str, schedule))
+    return f"{text}@{fingerprint}" if fingerprint else text
+
+
+def parse_schedule(text: str) -> tuple[tuple[int, ...], str]:
+    """``"0,1,1,0@1a2b3c4d"`` -> ((0, 1, 1, 0), "1a2b3c4d"); the fingerprint is optional."""
+    steps, _, fingerprint = text.strip().partition("@")
+    try:
+        schedule = tuple(int(t) for t in steps.replace(" ", "").split(",") if t != "")
+    except ValueError:
+        raise ValueError(
+            f"a schedule is thread numbers separated by commas, not {text!r}"
+        ) from None
+    if any(t < 0 for t in schedule):
+        raise ValueError("thread numbers in a schedule start at 0")
+    return schedule, fingerprint
+
+
+def replay_command(config: RunConfig, granularity: str, fingerprint: str = "") -> Command:
+    """The command line that replays a schedule of this exploration."""
+
+    def command(schedule: tuple[int, ...]) -> str:
+        parts = [
+            f"syncdemo explore {config.scenario} --sync {config.sync}",
+            f"-t {config.threads} -n {config.iterations}",
+        ]
+        if config.seed:
+            parts.append(f"--seed {config.seed}")
+        if granularity != "line":
+            parts.append(f"--granularity {granularity}")
+        parts.append(f"--schedule {format_schedule(schedule, fingerprint)}")
+        return " ".join(parts)
+
+    return command
+
+
+def explore(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    *,
+    granularity: str = "line",
+    max_preemptions: int | None = DEFAULT_MAX_PREEMPTIONS,
+    reduction: bool = True,
+    limit: int = search.DEFAULT_LIMIT,
+    random: int | None = None,
+    seed: int = 0,
+    step_limit: int = STEP_LIMIT,
+    classify: bool = True,
+    raw: bool = False,
+    command: Command | None = None,
+    every_point: bool = False,
+) -> RealExploration:
+    """Search the schedules of the real workers; report outcomes and the shortest failing
+    schedule (fewest preemptions, then fewest steps), replayed in detail.
+
+    ``random=N`` runs N PCT schedules (``seed``) instead of the bounded search. With
+    ``classify``, a failure found at ``line`` or ``opcode`` is checked against a search at
+    ``gil`` granularity with the same bound, to say whether the GIL allows it. With
+    ``raw``, the same search runs again without reduction, for the raw count. With
+    ``every_point``, every switch point is a choice, not only those after a visible access
+    (for code with shared state outside the scenario's state object); sleep sets are then
+    off too, as they rely on the same observed accesses."""
+    if every_point:
+        reduction = False
+    target = Target(scenario, config)
+    command = command or replay_command(target.config, granularity, target.fingerprint())
+    began = time.perf_counter()
+    with Runner(target, granularity, step_limit, every_point) as runner:
+        if random is not None:
+            found = search.pct(runner, random, seed)
+            mode = "random"
+        else:
+            found = search.dfs(runner, max_preemptions, reduction=reduction, limit=limit)
+            mode = "exhaustive" if max_preemptions is None else "bounded"
+        counterexample = None
+        if found.best is not None:
+            best = found.best
+            unreachable = None
+            if mode != "random" and found.complete:
+                unreachable = detail.unreachable_from(runner, best, max_preemptions, reduction)
+            counterexample = detail.detail(runner, best.end.schedule, command, unreachable)
+    elapsed = time.perf_counter() - began
+    raw_count = None
+    if raw and random is None:
+        raw_count = detail.count(scenario, config, granularity, max_preemptions, limit, step_limit)
+    gil_found = None
+    if counterexample is not None:
+        if granularity == GIL:
+            gil_found = True
+        elif classify:
+            gil_found = detail.fails_at_gil(scenario, config, max_preemptions, limit, step_limit)
+        if gil_found is not None:
+            needs = GIL if gil_found else PARALLEL
+            counterexample = detail.with_needs(counterexample, needs)
+    return RealExploration(
+        mode=mode,
+        granularity=granularity,
+        max_preemptions=max_preemptions,
+        reduction=reduction,
+        schedules=len(found.runs),
+        pruned=found.pruned,
+        cut=found.cut,
+        hung=found.hung,
+        elapsed_s=elapsed,
+        complete=found.complete,
+        limit=limit,
+        step_limit=step_limit,
+        outcomes=detail.outcomes(target, found.runs),
+        deadlocks=sum(1 for r in found.runs if r.how == DEADLOCK),
+        counterexample=counterexample,
+        seed=seed if random is not None else None,
+        runs=random or 0,
+        raw=raw_count,
+        gil_found=gil_found,
+    )
+
+
+def replay(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    schedule: tuple[int, ...],
+    *,
+    granularity: str = "line",
+    step_limit: int = STEP_LIMIT,
+    command: Command | None = None,
+    fingerprint: str = "",
+) -> RealExecution:
+    """Run one schedule (then on without preemption) and show every step.
+    Raises :class:`~syncdemo.explore.search.BadSchedule` for a thread that cannot run,
+    and :class:`SourceChanged` when ``fingerprint`` is not that of the code there now."""
+    target = Target(scenario, config)
+    now = target.fingerprint()
+    if fingerprint and fingerprint != now:
+        files = ", ".join(sorted(os.path.basename(f) for f in target.files))
+        raise SourceChanged(
+            f"{files} changed since this schedule was found (fingerprint {fingerprint}, now "
+            f"{now}): its steps would not be the ones shown then; explore again"
+        )
+    command = command or replay_command(target.config, granularity, now)
+    with Runner(target, granularity, step_limit) as runner:
+        run = detail.detail(runner, schedule, command, None)
+    return run
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a prefix of moves leaves the threads (for ``play``)."""
+
+    execution: RealExecution
+    """The prefix itself, replayed in detail (its outcome is that of the prefix's end)."""
+    runnable: tuple[int, ...]
+    """The threads that can take the next step (empty: the run is over)."""
+    next: dict[int, str]
+    """What each unfinished thread waits to do: "run its next line", "start", or the
+    operation it is about to do ("acquire counter.lock"); see ``runnable`` for whether it
+    can."""
+    lines: dict[int, SourceLine]
+    """The line each unfinished thread stands at (its next line, or the one with the
+    operation it waits to do)."""
+    over: bool
+
+
+class _StopAfter(search.Replay):
+    def __init__(self, schedule: tuple[int, ...]) -> None:
+        super().__init__(schedule)
+        self.runnable: tuple[int, ...] = ()
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
+    ) -> int | None:
+        if depth >= len(self.schedule):
+            self.runnable = enabled
+            return None
+        return super().choose(depth, enabled, last, mode)
+
+
+def position(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    moves: tuple[int, ...],
+    *,
+    granularity: str = "line",
+    step_limit: int = STEP_LIMIT,
+) -> Position:
+    """Play ``moves`` and stop: which threads may move next, and what each waits for."""
+    target = Target(scenario, config)
+    command = replay_command(target.config, granularity)
+    with Runner(target, granularity, step_limit) as runner:
+        chooser = _StopAfter(moves)
+        run = runner.run(chooser, detail=True)
+        waits = {i: detail.pending_words(p) for i, p in run.end.waits.items()}
+        lines = {i: detail.source(f, n) for i, (f, n) in run.end.at.items()}
+        execution = detail.execution(runner, run, command, None, len(moves))
+    over = run.how != "pruned"
+    return Position(execution, () if over else chooser.runnable, waits, lines, over)
+
+
+def hint(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    moves: tuple[int, ...],
+    *,
+    granularity: str = "line",
+    max_preemptions: int | None = DEFAULT_MAX_PREEMPTIONS,
+    limit: int = search.DEFAULT_LIMIT,
+) -> tuple[int, ...] | None:
+    """A failing schedule that starts with ``moves`` (its next move is the hint), or None
+    when no continuation within ``max_preemptions`` more preemptions breaks the invariant."""
+    target = Target(scenario, config)
+    with Runner(target, granularity) as runner:
+        found = search.dfs(
+            runner, max_preemptions, limit=limit, prefix=moves, stop=lambda r: r.failed
+        )
+    return found.best.end.schedule if found.best is not None else None

@@ -1,0 +1,170 @@
+"""One exploration's machinery held together: patched primitives, the tracer, the
+controller, and a :meth:`Runner.run` that executes one schedule of the real code.
+
+Use it as a context manager: the patches live exactly as long as the ``with`` block, and
+threads left parked by a schedule (deadlocked, cut, pruned) are unwound before ``run``
+returns, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from syncdemo.engine.locks import Snapshot, describe_cycle, describe_graph, find_cycle
+from syncdemo.explore import patching, points, scheduler, tracking
+from syncdemo.explore.scheduler import Controller
+from syncdemo.explore.steps import Chooser, RunEnd, StepRecord
+from syncdemo.explore.target import Target
+from syncdemo.results import FORBIDDEN, Outcome
+
+#: No schedule runs longer than this many steps unless the caller says (spin loops,
+#: retry loops and livelocks would otherwise run for ever): it is cut and counted as cut.
+STEP_LIMIT = 2_000
+
+DEADLOCK = "deadlock"
+CUT = "cut"
+HUNG = "hung"
+ERROR = "exception"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One schedule of the real code and how it ended."""
+
+    end: RunEnd
+    outcome: Outcome | None
+    """None when the run was cut, pruned or hung (there is no final state to check)."""
+    label: str
+    grade: str
+    cycle: str
+    """For a deadlock: the wait-for cycle in words (or every wait, when there is none)."""
+    waits: tuple[str, ...]
+    states: tuple[str, ...]
+    """With ``detail``: the shared state after each step ("" where the step wrote nothing)."""
+    initial: str
+    error: str = ""
+    """When a worker raised: which thread, and what."""
+
+    @property
+    def how(self) -> str:
+        return self.end.how
+
+    @property
+    def complete(self) -> bool:
+        return self.end.how in ("done", "deadlock")
+
+    @property
+    def ok(self) -> bool:
+        return self.end.how == "done" and self.outcome is not None and self.outcome.ok
+
+    @property
+    def failed(self) -> bool:
+        return self.complete and not self.ok
+
+
+class Runner:
+    def __init__(
+        self,
+        target: Target,
+        granularity: str = "line",
+        step_limit: int = STEP_LIMIT,
+        every_point: bool = False,
+    ) -> None:
+        if granularity not in points.GRANULARITIES:
+            raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
+        self.target = target
+        self.granularity = granularity
+        self.controller = Controller(target.threads, granularity, step_limit, every_point)
+        modules = list(points.iter_modules(target.files))
+        self.tracer = points.make_tracer(granularity, points.code_objects(modules, target.files))
+        self._patch: Any = None
+        self.runs = 0
+
+    def __enter__(self) -> Runner:
+        if scheduler.active() is not None:
+            raise RuntimeError("another exploration is running in this process")
+        self._patch = patching.patched()
+        self._patch.__enter__()
+        scheduler.set_active(self.controller)
+        try:
+            self.tracer.start()
+        except BaseException:
+            scheduler.set_active(None)
+            self._patch.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.controller.close()
+            self.tracer.stop()
+        finally:
+            scheduler.set_active(None)
+            self._patch.__exit__(t, e, tb)
+
+    def run(self, chooser: Chooser, *, detail: bool = False) -> RunOutcome:
+        ctrl = self.controller
+        ctrl.building = True
+        try:
+            built = self.target.build()
+        finally:
+            ctrl.building = False
+        initial = tracking.describe(built.state) if detail else ""
+        states: list[str] = []
+
+        def on_step(step: StepRecord) -> None:
+            states.append(tracking.describe(built.state) if step.wrote else "")
+
+        end = ctrl.run(built.works, chooser, self.tracer, on_step if detail else None)
+        self.runs += 1
+        if end.errors and end.how == "done":
+            # a worker raised: in this schedule the code fails outright (a race can do that:
+            # a check on a value another thread changed); report it as a failing outcome
+            index, error = min(end.errors.items())
+            what = f"thread {index} raised {type(error).__name__}: {error}"
+            outcome = Outcome(0, 0, 1, {"error": what})
+            label = f"{ERROR} ({type(error).__name__})"
+            return RunOutcome(end, outcome, label, FORBIDDEN, "", (), tuple(states), initial, what)
+        cycle: str = ""
+        waits: tuple[str, ...] = ()
+        if end.how == DEADLOCK:
+            cycle, waits = _deadlock(end)
+        if end.how not in ("done", DEADLOCK):
+            return RunOutcome(end, None, end.how, "", cycle, waits, tuple(states), initial)
+        ctrl.building = True
+        try:
+            outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
+        finally:
+            ctrl.building = False
+        if end.how == DEADLOCK:
+            return RunOutcome(
+                end, outcome, DEADLOCK, FORBIDDEN, cycle, waits, tuple(states), initial
+            )
+        label = self.target.label(outcome)
+        return RunOutcome(
+            end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial
+        )
+
+
+def _deadlock(end: RunEnd) -> tuple[str, tuple[str, ...]]:
+    """The wait-for cycle among the blocked threads, in the words of the engine's graph."""
+    holders: dict[str, str] = {}
+    waiting: dict[str, str] = {}
+    words = []
+    for index, pending in sorted(end.waits.items()):
+        thread = f"thread {index}"
+        target = pending.target
+        name = target._name() if target is not None else pending.what
+        waiting[thread] = name
+        words.append(f"{thread} waits to {pending.what}")
+        if index in end.owners:
+            holders[name] = f"thread {end.owners[index]}"
+    snap = Snapshot(holders, waiting, frozenset(waiting))
+    cycle = find_cycle(snap)
+    if cycle:
+        return describe_cycle(snap, cycle), tuple(words)
+    return describe_graph(snap) or "; ".join(words), tuple(words)

@@ -1,0 +1,147 @@
+"""The data the scheduler and its choosers share: what a parked thread waits for, what a
+step touched, what a run ended with, and what a choice costs in preemptions.
+
+Kept apart from scheduler.py so that the search and the report can read it without the
+machinery that parks threads.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: The most switch points a thread may pass without parking (it did nothing visible):
+#: a loop that never touches shared state would otherwise never give the turn back.
+MAX_INVISIBLE = 5_000
+#: Wall-clock seconds the driver waits for a thread to park before calling it hung (a
+#: guard against code blocking on something the scheduler does not control; it never
+#: decides anything in a schedule that completes).
+HANG_S = float(os.environ.get("SYNCDEMO_HANG_S", "10"))
+#: Timeouts fired in a row (no thread could run between them) before the run counts as
+#: stuck: every thread keeps timing out and waiting again, a deadlock with timeouts.
+STUCK_TIMEOUTS_PER_THREAD = 3
+
+
+class Aborted(BaseException):
+    """Raised in a parked worker to unwind it when its schedule is over (not an error)."""
+
+
+class Hung(RuntimeError):
+    """A worker did not come back to a switch point within :data:`HANG_S`."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """What a parked thread waits to do next."""
+
+    kind: str
+    """"start", "point" (a switch point), "yield" (time.sleep) or "op" (a primitive)."""
+    what: str = ""
+    target: Any = None
+    """The primitive waited on (for the wait-for graph)."""
+    ready: Callable[[Pending], bool] | None = None
+    """None: it can always go on."""
+    deadline: float | None = None
+    timed_out: bool = False
+
+    def can_run(self) -> bool:
+        return self.ready is None or self.ready(self)
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One read or write of the shared state, or one operation on a primitive."""
+
+    write: bool
+    obj: int
+    """The object's number in this run (stable: the same prefix numbers objects alike)."""
+    key: str
+    """An attribute name, an item, or "*" for the whole object."""
+    path: str
+    value: str
+
+
+@dataclass(eq=False)
+class ThreadState:
+    index: int
+    name: str
+    go: Any = field(default_factory=_thread.allocate_lock)
+    back: Any = field(default_factory=_thread.allocate_lock)
+    """Released by the thread when it parks or ends; the driver waits on it."""
+    pending: Pending | None = None
+    done: bool = False
+    visible: bool = False
+    invisible: int = 0
+    lines: list[tuple[str, int]] = field(default_factory=list)
+    accesses: list[AccessRecord] = field(default_factory=list)
+    cur_line: tuple[str, int] | None = None
+    error: BaseException | None = None
+    hung: bool = False
+    reads: set[tuple[int, str]] = field(default_factory=set)
+    """What it read since its last yield (time.sleep)."""
+    wrote: bool = False
+    """Whether it wrote anything since its last yield."""
+    watch: frozenset[tuple[int, str]] = frozenset()
+    """While it spins (yielded having only read): what a write must touch to wake it."""
+    woken: bool = False
+    yielded_at: tuple[str, int] | None = None
+    ident: int = 0
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    thread: int
+    lines: tuple[tuple[str, int], ...]
+    accesses: tuple[AccessRecord, ...]
+    timed_out: bool
+    """This step began with a timed wait timing out."""
+    preemption: bool
+    wrote: bool
+
+
+#: What the thread that ran last can do, which sets what a choice costs (see :func:`cost`).
+FREE = 0
+"""It cannot go on (finished or blocked): any choice is free."""
+RUNNING = 1
+"""It can go on: switching away from it is a preemption."""
+YIELDED = 2
+"""It called time.sleep (it gave the turn away): staying on it counts as a preemption."""
+
+
+def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:
+    """1 if running ``choice`` next is a preemption, else 0."""
+    if mode == RUNNING:
+        return int(choice != last)
+    if mode == YIELDED:
+        return int(choice == last and len(enabled) > 1)
+    return 0
+
+
+class Chooser(Protocol):
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
+    ) -> int | None:
+        """The thread to run next, or None to abandon this run (pruned)."""
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        """What the step just chosen at ``depth`` touched."""
+
+
+@dataclass
+class RunEnd:
+    """How a run ended: done, deadlock, cut (step limit), pruned, hung."""
+
+    how: str
+    steps: list[StepRecord]
+    schedule: tuple[int, ...]
+    preemptions: int
+    waits: dict[int, Pending]
+    """For a deadlock: what each unfinished thread waits for."""
+    errors: dict[int, BaseException]
+    owners: dict[int, int]
+    """For a deadlock: thread -> the thread holding what it waits for (before unwinding)."""
+    at: dict[int, tuple[str, int]]
+    """Each unfinished thread's current line (file, line) when the run ended."""

@@ -1,0 +1,346 @@
+"""Sees the reads and writes the workers make on the shared state, with their values.
+
+After ``setup`` the state object (and the objects of the scenario's own classes it holds)
+gets a subclass of its class that reports attribute reads and writes, and its lists, dicts
+and sets are swapped for subclasses that report item reads and writes. Only controlled
+threads report (the scheduler ignores the driver's own setup and check). What the
+scheduler learns serves twice: a step that touched nothing shared need not be cut from
+its neighbours, and the report can show the values each step read and wrote.
+
+Accesses the tracker cannot see (module globals, objects reached only through locals or
+other modules) are not reported; the explorer then cuts steps more coarsely than it
+should. The scenario contract keeps all shared state in the state object, which is why
+this is enough for syncdemo's scenarios.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import threading
+import types
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from syncdemo.explore import scheduler
+
+#: How many characters of a value the report keeps.
+VALUE_CHARS = 40
+
+
+def show(value: Any) -> str:
+    """A value as the report shows it: short, and never a live object's repr with an id."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, (list, tuple, set, frozenset, dict)):
+        try:
+            plain: Any = _BASES[type(value)](value) if _tracked(value) else value
+            text = repr(plain)
+        except Exception:  # a container of odd things
+            text = type(value).__name__
+    else:
+        label = getattr(value, "label", "")
+        return label if isinstance(label, str) and label else type(value).__name__
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+
+
+def _tracked(value: Any) -> bool:
+    return isinstance(value, (TrackedList, TrackedDict, TrackedSet))
+
+
+_busy = False
+"""True while a report is being made (showing a tracked container reads it again)."""
+
+
+def _report(write: bool, obj: Any, key: str, value: Any) -> None:
+    global _busy
+    if _busy:
+        return
+    ctrl = scheduler.active()
+    if ctrl is None or ctrl.current() is None:
+        return
+    _busy = True
+    try:
+        path = _PATHS.get(id(obj), type(obj).__name__)
+        where = path if key == "*" else f"{path}{key}" if key[:1] == "[" else f"{path}.{key}"
+        ctrl.access(write, obj, key, where, show(value))
+    finally:
+        _busy = False
+
+
+_PATHS: dict[int, str] = {}
+_QUIET: tuple[type, ...] = (types.MethodType,)
+"""Values whose reads are not reported: bound methods, and primitives (their operations are
+reported instead); set by :func:`track`."""
+_CLASSES: dict[type, type] = {}
+
+
+def _recording(cls: type) -> type:
+    sub = _CLASSES.get(cls)
+    if sub is not None:
+        return sub
+    get: Any = cls.__getattribute__
+    put: Any = cls.__setattr__
+
+    def __getattribute__(self: Any, name: str) -> Any:
+        value = get(self, name)
+        if name[:1] != "_" and not isinstance(value, _QUIET):
+            _report(False, self, name, value)
+        return value
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        put(self, name, value)
+        if name[:1] != "_":
+            _report(True, self, name, value)
+
+    sub = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__slots__": (),
+            "__getattribute__": __getattribute__,
+            "__setattr__": __setattr__,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+        },
+    )
+    _CLASSES[cls] = sub
+    return sub
+
+
+class TrackedList(list[Any]):
+    def __getitem__(self, i: Any) -> Any:
+        value = super().__getitem__(i)
+        _report(False, self, f"[{i}]" if isinstance(i, int) else "*", value)
+        return value
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        super().__setitem__(i, value)
+        _report(True, self, f"[{i}]" if isinstance(i, int) else "*", value)
+
+    def __delitem__(self, i: Any) -> None:
+        super().__delitem__(i)
+        _report(True, self, "*", self)
+
+    def __len__(self) -> int:
+        _report(False, self, "*", self)
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        # item by item, as the list iterator does, so each read is seen when it happens
+        i = 0
+        while i < list.__len__(self):
+            value = list.__getitem__(self, i)
+            _report(False, self, f"[{i}]", value)
+            yield value
+            i += 1
+        _report(False, self, "*", self)  # it saw the end: a read of the length
+
+    def __contains__(self, item: object) -> bool:
+        _report(False, self, "*", self)
+        return super().__contains__(item)
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        _report(True, self, "*", self)
+
+    def extend(self, items: Iterable[Any]) -> None:
+        super().extend(items)
+        _report(True, self, "*", self)
+
+    def insert(self, i: Any, item: Any) -> None:
+        super().insert(i, item)
+        _report(True, self, "*", self)
+
+    def pop(self, i: Any = -1) -> Any:
+        value = super().pop(i)
+        _report(True, self, "*", self)
+        return value
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        _report(True, self, "*", self)
+
+    def clear(self) -> None:
+        super().clear()
+        _report(True, self, "*", self)
+
+
+class TrackedDict(dict[Any, Any]):
+    def __getitem__(self, k: Any) -> Any:
+        value = super().__getitem__(k)
+        _report(False, self, f"[{k!r}]", value)
+        return value
+
+    def __setitem__(self, k: Any, value: Any) -> None:
+        super().__setitem__(k, value)
+        _report(True, self, f"[{k!r}]", value)
+
+    def __delitem__(self, k: Any) -> None:
+        super().__delitem__(k)
+        _report(True, self, "*", self)
+
+    def get(self, k: Any, default: Any = None) -> Any:
+        value = super().get(k, default)
+        _report(False, self, f"[{k!r}]", value)
+        return value
+
+    def __contains__(self, k: object) -> bool:
+        _report(False, self, "*", self)
+        return super().__contains__(k)
+
+    def __len__(self) -> int:
+        _report(False, self, "*", self)
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        _report(False, self, "*", self)
+        return super().__iter__()
+
+    def pop(self, k: Any, *default: Any) -> Any:
+        value = super().pop(k, *default)
+        _report(True, self, "*", self)
+        return value
+
+    def setdefault(self, k: Any, default: Any = None) -> Any:
+        value = super().setdefault(k, default)
+        _report(True, self, "*", self)
+        return value
+
+
+class TrackedSet(set[Any]):
+    def add(self, item: Any) -> None:
+        super().add(item)
+        _report(True, self, "*", self)
+
+    def discard(self, item: Any) -> None:
+        super().discard(item)
+        _report(True, self, "*", self)
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        _report(True, self, "*", self)
+
+    def __len__(self) -> int:
+        _report(False, self, "*", self)
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        _report(False, self, "*", self)
+        return super().__iter__()
+
+    def __contains__(self, item: object) -> bool:
+        _report(False, self, "*", self)
+        return super().__contains__(item)
+
+
+_REAL = (
+    type(_thread.allocate_lock()),
+    type(_thread.RLock()),
+    threading.Condition,
+    threading.Event,
+    threading.Semaphore,
+    threading.Barrier,
+)
+
+_BASES: dict[type, type] = {}  # filled below: tracked container type -> its plain type
+
+_CONTAINERS: dict[type, type] = {list: TrackedList, dict: TrackedDict, set: TrackedSet}
+_BASES.update({v: k for k, v in _CONTAINERS.items()})
+
+
+def track(root: Any, name: str, files: frozenset[str]) -> Any:
+    """Make ``root`` and what it holds report their accesses; returns ``root`` (or, for a
+    bare container, its tracked copy). Objects are tracked if their class is defined in
+    one of ``files`` (the scenario's own classes); primitives get a label from their path."""
+    global _QUIET
+    from syncdemo.engine.locks import TracedLock
+    from syncdemo.explore import primitives
+
+    _QUIET = (types.MethodType, primitives._Primitive, TracedLock)
+    _PATHS.clear()
+    seen: set[int] = set()
+    return _walk(root, name, files, seen, 0)
+
+
+def _walk(obj: Any, path: str, files: frozenset[str], seen: set[int], depth: int) -> Any:
+    if id(obj) in seen or depth > 4:
+        return obj
+    container = _CONTAINERS.get(type(obj))
+    if container is not None:
+        copy = container(obj)
+        seen.add(id(copy))
+        _PATHS[id(copy)] = path
+        items = copy.items() if isinstance(copy, dict) else enumerate(copy)
+        if not isinstance(copy, set):
+            for key, value in list(items):
+                new = _walk(value, f"{path}[{key!r}]", files, seen, depth + 1)
+                if new is not value and isinstance(copy, dict):
+                    dict.__setitem__(copy, key, new)
+                elif new is not value:
+                    list.__setitem__(copy, key, new)
+        return copy
+    seen.add(id(obj))
+    if isinstance(obj, _REAL):
+        raise TypeError(
+            f"{path} is a {type(obj).__name__} made before the explorer could control it "
+            "(field(default_factory=threading.Lock) keeps the class it saw at import: write "
+            "default_factory=lambda: threading.Lock() instead)"
+        )
+    if hasattr(obj, "label") and type(obj).__module__ == "syncdemo.explore.primitives":
+        if not obj.label:
+            obj.label = path
+        return obj
+    inner = getattr(obj, "_lock", None)
+    name = getattr(obj, "name", None)
+    if inner is not None and isinstance(name, str) and hasattr(inner, "label"):
+        inner.label = name  # a TracedLock: its lock is called by its name ("fork 0")
+        return obj
+    module = getattr(type(obj), "__module__", "")
+    source = getattr(__import__("sys").modules.get(module), "__file__", None)
+    if source not in files or not hasattr(obj, "__dict__"):
+        return obj
+    _PATHS[id(obj)] = path
+    for key, value in list(vars(obj).items()):
+        new = _walk(value, f"{path}.{key}", files, seen, depth + 1)
+        if new is not value:
+            object.__setattr__(obj, key, new)
+    with contextlib.suppress(TypeError):  # a layout that cannot take a subclass: untracked
+        obj.__class__ = _recording(type(obj))
+    return obj
+
+
+def describe(root: Any) -> str:
+    """The shared state in one line: each public attribute of the state object, locks by
+    who holds them ("lock: thread 0"), containers by their items."""
+    fields = vars(root) if hasattr(root, "__dict__") else {}
+    parts = []
+    for key, value in fields.items():
+        if key.startswith("_"):
+            continue
+        text = _brief(value)
+        if text:
+            parts.append(f"{key}: {text}")
+    return ", ".join(parts) if parts else show(root)
+
+
+def _brief(value: Any) -> str:
+    owner = getattr(value, "owner", None)
+    if type(value).__module__ == "syncdemo.explore.primitives":
+        if isinstance(owner, int):
+            return "free" if owner == -1 else f"thread {owner}" if owner >= 0 else "held"
+        for attr in ("value", "flag"):
+            if hasattr(value, attr):
+                return str(getattr(value, attr))
+        return ""
+    if isinstance(value, (list, tuple)) and value and all(hasattr(v, "_lock") for v in value):
+        return "[" + ", ".join(_brief(v._lock) for v in value) + "]"
+    if hasattr(value, "_lock") and hasattr(value, "name"):
+        return _brief(value._lock)
+    if isinstance(value, (list, tuple, set, frozenset, dict)) or value is None:
+        return show(value)
+    if isinstance(value, (bool, int, float, str)):
+        return show(value)
+    return ""

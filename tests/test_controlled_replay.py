@@ -1,0 +1,169 @@
+"""Determinism and hygiene of the real-code explorer: replays are identical, no thread
+outlives a search, schedules are cut at the step limit, bad schedules are refused, PCT is
+seeded, and the pieces play mode needs (position, hint) agree with explore."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from syncdemo import scenarios
+from syncdemo.explore.explorer import explore, hint, position, replay
+from syncdemo.explore.search import BadSchedule
+from syncdemo.results import RunConfig
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _config(
+    name: str, sync: str, threads: int = 2, iterations: int = 2, seed: int = 0
+) -> RunConfig:
+    return RunConfig(name, sync, threads, iterations, trials=1, seed=seed)
+
+
+def _explorer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("syncdemo-explore")]
+
+
+def test_shortest_lost_update_for_one_increment_each() -> None:
+    e = explore(scenarios.get("counter"), _config("counter", "none", iterations=1))
+    ce = e.counterexample
+    assert ce is not None
+    assert ce.preemptions == 1
+    assert ce.schedule == (0, 1, 1, 1, 0, 0)
+    assert ce.label == "1"
+    assert ce.unreachable_step == 2  # both have read 0: no way back
+    assert ce.broken_step == 5  # thread 0 writes its stale 1
+    first = ce.steps[0]
+    assert first.lines[-1].code.startswith("value = state.value")
+    assert first.lines[-1].file == "counter.py"
+    assert [str(v) for v in first.values] == ["read state.value = 0"]
+    assert ce.steps[2].state.startswith("value: 1")
+    assert "--schedule 0,1,1,1,0,0@" in ce.replay
+
+
+def test_replay_is_identical_ten_times() -> None:
+    config = _config("counter", "none")
+    schedule = explore(scenarios.get("counter"), config, classify=False).counterexample
+    assert schedule is not None
+    runs = {
+        json.dumps(
+            replay(scenarios.get("counter"), config, schedule.schedule).to_dict(), sort_keys=True
+        )
+        for _ in range(10)
+    }
+    assert len(runs) == 1
+    data = json.loads(runs.pop())
+    assert data["ok"] is False and data["outcome"] == schedule.label
+
+
+def test_replay_of_a_deadlock_is_identical_and_names_the_cycle() -> None:
+    config = _config("dining-philosophers", "naive")
+    found = explore(scenarios.get("dining-philosophers"), config, classify=False).counterexample
+    assert found is not None and found.deadlocked
+    runs = {
+        json.dumps(replay(scenarios.get("dining-philosophers"), config, found.schedule).to_dict())
+        for _ in range(10)
+    }
+    assert len(runs) == 1
+    assert "thread 0 holds fork 0, waits for fork 1" in found.cycle
+    assert not _explorer_threads()
+
+
+def test_a_partial_schedule_runs_on_without_preemption() -> None:
+    run = replay(scenarios.get("counter"), _config("counter", "none", iterations=1), (0, 1))
+    assert run.schedule[:2] == (0, 1)
+    assert run.how == "done"
+    assert run.given == 2
+
+
+def test_a_schedule_naming_a_thread_that_cannot_run_is_refused() -> None:
+    with pytest.raises(BadSchedule, match=r"step 1 .* thread 7"):
+        replay(scenarios.get("counter"), _config("counter", "none"), (7,))
+    assert not _explorer_threads()
+
+
+def test_no_thread_outlives_a_search_with_deadlocks() -> None:
+    before = set(threading.enumerate())
+    e = explore(scenarios.get("deadlock"), _config("deadlock", "none"))
+    assert e.deadlocks > 0
+    assert set(threading.enumerate()) == before
+
+
+def test_long_schedules_are_cut_and_counted() -> None:
+    e = explore(
+        scenarios.get("locked-counter"),
+        _config("locked-counter", "lock"),
+        step_limit=5,
+        classify=False,
+    )
+    assert e.cut > 0
+    assert e.schedules == 0
+    assert not _explorer_threads()
+
+
+def test_pct_is_seeded() -> None:
+    config = _config("counter", "none")
+    a = explore(scenarios.get("counter"), config, random=30, seed=7, classify=False)
+    b = explore(scenarios.get("counter"), config, random=30, seed=7, classify=False)
+    assert a.mode == "random" and a.schedules == 30
+    assert [o.to_dict() for o in a.outcomes] == [o.to_dict() for o in b.outcomes]
+    assert a.counterexample is not None and b.counterexample is not None
+    assert a.counterexample.schedule == b.counterexample.schedule
+
+
+def test_raw_count_is_at_least_the_reduced_one() -> None:
+    e = explore(scenarios.get("locked-counter"), _config("locked-counter", "lock"), raw=True)
+    assert e.raw is not None and e.raw >= e.schedules
+    assert e.ok
+
+
+def test_position_and_hint_for_play() -> None:
+    counter = scenarios.get("counter")
+    config = _config("counter", "none", iterations=1)
+    start = position(counter, config, ())
+    assert start.runnable == (0, 1) and not start.over
+    moved = position(counter, config, (0,))
+    assert moved.execution.steps[0].values[0].value == "0"
+    assert moved.next[0] == "run its next line" and moved.next[1] == "start"
+    assert moved.lines[0].code == "if trace is not None:"  # the line after the read
+    locked = scenarios.get("locked-counter")
+    inside = position(locked, _config("locked-counter", "lock", iterations=1), (0, 0, 1))
+    assert inside.runnable == (0,)  # thread 1 waits for the lock thread 0 holds
+    assert inside.next[1] == "acquire state.lock"
+    way = hint(counter, config, (0,))
+    assert way is not None and way[0] == 0
+    assert replay(counter, config, way).ok is False
+    done = position(counter, config, (0, 0, 0, 1, 1, 1))
+    assert done.over and done.execution.ok
+    assert hint(counter, config, (0, 0, 0)) is None  # thread 0 finished: no lost update now
+
+
+def test_explorations_do_not_nest() -> None:
+    from syncdemo.explore.runner import Runner
+    from syncdemo.explore.target import Target
+
+    target = Target(scenarios.get("counter"), _config("counter", "none"))
+    with Runner(target), pytest.raises(RuntimeError, match="another exploration"):
+        Runner(target).__enter__()
+    assert threading.Lock().__class__.__module__ == "_thread"  # patches undone
+
+
+def test_a_schedule_remembers_the_code_it_was_found_on() -> None:
+    from syncdemo.explore.explorer import SourceChanged, parse_schedule
+
+    counter = scenarios.get("counter")
+    config = _config("counter", "none", iterations=1)
+    found = explore(counter, config, classify=False).counterexample
+    assert found is not None
+    text = found.replay.rsplit("--schedule ", 1)[1]
+    schedule, fingerprint = parse_schedule(text)
+    assert schedule == found.schedule and len(fingerprint) == 8
+    assert replay(counter, config, schedule, fingerprint=fingerprint).label == found.label
+    with pytest.raises(SourceChanged, match=r"counter\.py changed"):
+        replay(counter, config, schedule, fingerprint="00000000")
+    assert parse_schedule("0, 1,1") == ((0, 1, 1), "")
+    with pytest.raises(ValueError, match="thread numbers"):
+        parse_schedule("0,x")
