@@ -311,11 +311,13 @@ def test_bad_input_is_one_line_in_every_command(
     assert "No such file: 'missing.py'" in line
 
 
-def test_explore_says_it_needs_the_real_code_explorer(
-    here: Path, invoke: Invoke, usage_error: UsageError
-) -> None:
-    line = usage_error(invoke("explore", "overdraft.py"))
-    assert "exploring your own code (overdraft.py) needs the real-code explorer" in line
+def test_explore_runs_the_users_own_code(here: Path, invoke: Invoke) -> None:
+    result = invoke("explore", "overdraft.py", "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["file"] == "overdraft.py" and not data["ok"]
+    replay = data["explored"]["counterexample"]["replay"]
+    assert replay.startswith("syncdemo explore overdraft.py --sync none")
 
 
 RAISES = """

@@ -1,13 +1,14 @@
-"""``syncdemo explore``: every interleaving of a scenario's model, the shortest failing
-schedule, replay and quiz. Parses and dispatches only; the search is syncdemo.explore.
+"""``syncdemo explore``: the scenario's real workers under a deterministic scheduler: every
+schedule within a bound, the shortest failing one and whether the GIL allows it, replay,
+and the quiz. Parses and dispatches only; the search is :mod:`syncdemo.explore.explorer`.
 
-Only click is imported here at module level (``syncdemo --help`` stays fast); the
-explorer, the scenarios and Rich are imported inside the command.
+Only click is imported here at module level (``syncdemo --help`` stays fast).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,72 +18,76 @@ from syncdemo.cli.options import EXIT_INTERRUPTED, EXIT_VIOLATED, Count
 from syncdemo.cli.output import OutputOptions, output_options_for
 
 if TYPE_CHECKING:
-    from syncdemo.explore.model import Model
-    from syncdemo.explore.models_search import Explorer
     from syncdemo.explore.report import Report
     from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
 
 MAX_THREADS = 8
 MAX_ITERATIONS = 100
-MAX_RANDOM = 1_000_000
+MAX_RANDOM = 100_000
 MAX_LIMIT = 10_000_000
-#: Keep in step with syncdemo.explore.DEFAULT_LIMIT (not imported: --help stays light).
-DEFAULT_LIMIT = 100_000
-#: A replay searches this many states at most, to mark the step after which no continuation
-#: keeps the invariant (bigger models are replayed without that mark).
-REPLAY_SEARCH = 20_000
+#: Keep in step with syncdemo.explore.search.DEFAULT_LIMIT (not imported: --help stays light).
+DEFAULT_LIMIT = 20_000
+DEFAULT_MAX_PREEMPTIONS = 2
+GRANULARITIES = ("line", "opcode", "gil")
 
 
-def parse_schedule(value: str | None) -> list[int] | None:
-    """'0,0,1,1' (commas and/or spaces) -> [0, 0, 1, 1]; a usage error names the bad entry."""
-    if value is None:
-        return None
-    parts = [p for p in value.replace(",", " ").split() if p]
-    if not parts:
-        raise click.BadParameter(
-            "is empty; give thread numbers separated by commas, e.g. 0,0,1,1",
-            param_hint="'--schedule'",
-        )
-    schedule = []
-    for i, part in enumerate(parts, start=1):
-        if not part.isdigit():
-            raise click.BadParameter(
-                f"entry {i}, {part!r}, is not a thread number; give thread numbers separated "
-                "by commas, e.g. 0,0,1,1",
-                param_hint="'--schedule'",
-            )
-        schedule.append(int(part))
-    return schedule
+class Preemptions(click.ParamType):  # type: ignore[type-arg]
+    """K, a whole number, or 'unbounded' (None)."""
+
+    name = "K"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() in ("unbounded", "none", "all", "inf"):
+            return None
+        return Count(0, 1000).convert(value, param, ctx)
 
 
 @click.command()
 @opt.scenario_argument
-@opt.threads_option("Threads in the model.", high=MAX_THREADS, default=2)
+@opt.threads_option("Threads.  [default: the scenario's small size, 2 for most]", high=MAX_THREADS)
 @opt.iterations_option(
-    "Work per thread (increments, items, phases, meals).", high=MAX_ITERATIONS, default=2
+    "Work per thread.  [default: the scenario's small size]", high=MAX_ITERATIONS
 )
 @opt.sync_option
 @click.option(
+    "--granularity",
+    "-g",
+    type=click.Choice(GRANULARITIES),
+    default="line",
+    show_default=True,
+    help=(
+        "Where threads may switch: line (each line of the scenario's code), opcode (each "
+        "bytecode: what a free-threaded build can do) or gil (only where CPython 3.10+'s GIL "
+        "can change hands). Primitives are always switch points."
+    ),
+)
+@click.option(
     "--max-preemptions",
-    type=Count(0, 1000),
-    metavar="K",
-    help="Only schedules that switch away from a thread that could go on at most K times.",
+    type=Preemptions(),
+    default=str(DEFAULT_MAX_PREEMPTIONS),
+    show_default=True,
+    help="Only schedules that switch away from a runnable thread at most K times; "
+    "'unbounded' tries them all.",
 )
 @click.option(
     "--random",
     "runs",
     type=Count(1, MAX_RANDOM),
     metavar="N",
-    help="Sample N schedules with PCT (random priorities) instead of trying them all.",
+    help="Run N schedules with PCT (random priorities) instead of the bounded search.",
 )
 @opt.seed_option(
-    "With --random or --quiz: fix the random choices.  [default: a fresh one, reported]"
+    "The workers' random choices (and with --random or --quiz, the scheduler's).  "
+    "[default: the scenario's, 0 for most]"
 )
 @click.option(
     "--schedule",
     metavar="T,T,...",
-    help="Replay one schedule: the thread that runs each step, e.g. 0,0,1,1,0.",
+    help="Replay one schedule: the thread that runs each step, e.g. 0,0,1,1,0 (the replay "
+    "command a report prints also names the code it was found on).",
 )
 @click.option(
     "--quiz",
@@ -92,164 +97,168 @@ def parse_schedule(value: str | None) -> list[int] | None:
 @click.option(
     "--answer", metavar="VALUE", help="With --quiz: the answer, without asking (for scripts)."
 )
-@output_options_for("table", "json")
-@opt.check_option("Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.")
 @click.option(
     "--limit",
     type=Count(1, MAX_LIMIT),
-    metavar="STATES",
+    metavar="RUNS",
     default=DEFAULT_LIMIT,
     show_default=True,
-    help="The most distinct states a search visits; past it, it stops and says so.",
+    help="The most schedules a search runs; past it, it stops and says so.",
 )
+@click.option(
+    "--export-trace",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE.json",
+    help="Write the schedule shown (the shortest failing one, or the replay) as a timeline "
+    "for Perfetto UI or chrome://tracing: one step per microsecond, a track per thread.",
+)
+@output_options_for("table", "json")
+@opt.check_option("Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.")
+@opt.debug_option
 def explore(
     name: str,
-    threads: int,
-    iterations: int,
+    threads: int | None,
+    iterations: int | None,
     sync: str | None,
+    granularity: str,
     max_preemptions: int | None,
     runs: int | None,
     seed: int | None,
     schedule: str | None,
     quiz: bool,
     answer: str | None,
+    limit: int,
+    export_trace: Path | None,
     out: OutputOptions,
     check: bool,
-    limit: int,
 ) -> None:
-    """Try every interleaving of a scenario's steps: outcomes, the shortest schedule that
-    breaks the invariant, and the command that replays it.
+    """Run a scenario's real code under a deterministic scheduler, and find the shortest
+    schedule that breaks it.
 
-    The model is each worker as atomic steps on the shared state (read, write, acquire,
-    release, wait, put, get), kept next to the real worker in the scenario's module.
+    The report gives the outcome of every schedule within the bound, the shortest one that
+    breaks the invariant (its source lines, the values read and written), whether the GIL
+    allows it, and the command that replays it.
+
+    NAME may be FILE.py[:Class] (loading it runs its top-level code).
 
     \b
     Examples:
-      syncdemo explore counter                       every schedule of 2 threads × 2
+      syncdemo explore counter                       2 threads × 2 increments
       syncdemo explore counter --sync lock           ... and none loses an update
-      syncdemo explore counter -t 3 -n 2 --max-preemptions 1
-      syncdemo explore deadlock --random 1000 --seed 7
+      syncdemo explore counter -g gil                only switches the GIL allows
+      syncdemo explore overdraft.py -g opcode
+      syncdemo explore deadlock --random 200 --seed 7
       syncdemo explore counter -n 1 --schedule 0,1,1,0
       syncdemo explore counter --quiz
       syncdemo explore counter -f json | jq .explored.counterexample.replay
     """
-    parsed = parse_schedule(schedule)
-    _check_combinations(parsed, max_preemptions, runs, seed, quiz, answer)
+    _check_combinations(schedule, runs, quiz, answer)
+    if export_trace is not None:
+        opt.check_file(export_trace, "'--export-trace'")
     scenario = opt.lookup(name)
     sync = opt.check_sync(scenario, sync)
-    from syncdemo.explore.model import ModelError
-    from syncdemo.explore.models_search import BadSchedule, Explorer
+    config = _config(scenario, sync, threads, iterations, seed)
+    report = _report(scenario, config, granularity, name)
+    from dataclasses import replace
 
-    config = _config(scenario, sync, threads, iterations)
-    model = _model(scenario, config)
-    explorer = Explorer(model, lambda o: scenario.grade(o, config), scenario.grade_meanings)
-    report = _report(scenario, config, model)
+    from syncdemo.explore import explorer, search
+
     ctx = click.get_current_context()
     try:
         if quiz:
-            _quiz(explorer, report, model, parsed, seed, answer, out, limit)
+            _quiz(scenario, config, report, seed, answer, out)
             return
-        if parsed is not None:
-            explorer.exhaustive(limit=min(limit, REPLAY_SEARCH))  # for the point of no return
+        if schedule is not None:
             try:
-                run = explorer.execute(parsed)
-            except BadSchedule as exc:
+                steps, fingerprint = explorer.parse_schedule(schedule)
+                if not steps:
+                    raise ValueError("a schedule needs at least one thread number")
+                run = explorer.replay(
+                    scenario,
+                    config,
+                    steps,
+                    granularity=granularity,
+                    fingerprint=fingerprint,
+                    name=report.name,
+                )
+            except (ValueError, search.BadSchedule) as exc:
+                if isinstance(exc, explorer.SourceChanged):
+                    raise click.ClickException(str(exc)) from None
                 raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
-            report = _with(report, replay=run)
-        elif runs is not None:
-            seed = opt.fresh_seed(seed)
-            report = _with(report, exploration=explorer.pct(runs, seed))
+            report = replace(report, replay=run)
         else:
-            found = explorer.exhaustive(max_preemptions=max_preemptions, limit=limit)
-            report = _with(report, exploration=found)
-    except ModelError as exc:
-        raise click.ClickException(f"the model of {scenario.name} is broken: {exc}") from None
+            found = explorer.explore(
+                scenario,
+                config,
+                granularity=granularity,
+                max_preemptions=max_preemptions,
+                limit=limit,
+                random=runs,
+                seed=opt.fresh_seed(seed) if runs is not None else 0,
+                name=report.name,
+            )
+            report = replace(report, exploration=found)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    except (click.exceptions.Exit, click.ClickException):
+        raise
+    except RuntimeError as exc:  # a worker failed, or the code cannot be explored
+        opt.show_traceback(exc)
+        raise click.ClickException(str(exc)) from None
     _emit(report, out)
+    shown = report.replay or (report.exploration and report.exploration.counterexample)
+    if export_trace is not None and shown:
+        from syncdemo.cli.output import write_file
+        from syncdemo.render.trace import schedule_trace
+
+        write_file(export_trace, schedule_trace(shown, report.threads, report.scenario))
     e = report.exploration
     if e is not None and not e.complete:
         click.echo(
-            f"Stopped at the --limit of {e.limit:,} states: the search is incomplete.", err=True
+            f"Stopped at the --limit of {e.limit:,} runs: the search is incomplete.", err=True
         )
     if check and report.violated:
         ctx.exit(EXIT_VIOLATED)
 
 
 def _check_combinations(
-    schedule: list[int] | None,
-    max_preemptions: int | None,
-    runs: int | None,
-    seed: int | None,
-    quiz: bool,
-    answer: str | None,
+    schedule: str | None, runs: int | None, quiz: bool, answer: str | None
 ) -> None:
     if answer is not None and not quiz:
         raise click.UsageError("--answer goes with --quiz.")
-    if runs is not None and max_preemptions is not None:
-        raise click.UsageError("choose one of --random N and --max-preemptions K.")
-    if schedule is not None and (runs is not None or max_preemptions is not None):
-        raise click.UsageError("--schedule replays one schedule; it takes no search options.")
-    if quiz and (runs is not None or max_preemptions is not None):
-        raise click.UsageError("--quiz picks its own schedule; drop --random/--max-preemptions.")
-    if seed is not None and runs is None and not quiz:
-        raise click.UsageError("--seed goes with --random or --quiz.")
+    if schedule is not None and runs is not None:
+        raise click.UsageError("--schedule replays one schedule; drop --random.")
+    if quiz and runs is not None:
+        raise click.UsageError("--quiz picks its own schedule; drop --random.")
 
 
-def _config(scenario: Scenario[Any], sync: str, threads: int, iterations: int) -> RunConfig:
+def _config(
+    scenario: Scenario[Any],
+    sync: str,
+    threads: int | None,
+    iterations: int | None,
+    seed: int | None,
+) -> RunConfig:
     from syncdemo.results import RunConfig
 
+    small_threads, small_iterations = scenario.explore_size()
     return RunConfig(
         scenario=scenario.name,
         sync=sync,
-        threads=threads,
-        iterations=iterations,
+        threads=threads or small_threads,
+        iterations=iterations or small_iterations,
         trials=1,
-        seed=0,
+        seed=scenario.explore_seed if seed is None else seed,
         window=scenario.default_window,
     )
 
 
-def _model(scenario: Scenario[Any], config: RunConfig) -> Model:
-    from dataclasses import replace
-
-    from syncdemo import scenarios
-
-    model = scenario.model(config)
-    if model is not None:
-        return model
-    if getattr(scenario, "user_class", None) is not None:  # a user's class has no model
-        raise click.BadParameter(
-            f"exploring your own code ({scenario.origin}) needs the real-code explorer, which "
-            f"this version does not have yet; meanwhile 'syncdemo run {scenario.origin} "
-            "--trials 100' or 'syncdemo compare' shows what real threads do with it.",
-            param_hint="'NAME'",
-        )
-    modelled = [
-        s.name
-        for s in scenarios.all_scenarios()
-        if s.model(replace(config, scenario=s.name, sync=s.default_sync)) is not None
-    ]
-    syncs = [n for n in scenario.strategy_names() if scenario.model(replace(config, sync=n))]
-    if syncs:
-        raise click.BadParameter(
-            f"explore has no model of {scenario.name} --sync {config.sync}; it has one for "
-            f"--sync {', '.join(syncs)}.",
-            param_hint="'--sync'",
-        )
-    raise click.BadParameter(
-        f"explore has no model of {scenario.name} yet; scenarios it can explore: "
-        f"{', '.join(modelled)}.",
-        param_hint="'NAME'",
-    )
-
-
-def _report(scenario: Scenario[Any], config: RunConfig, model: Model) -> Report:
+def _report(scenario: Scenario[Any], config: RunConfig, granularity: str, name: str) -> Report:
     from syncdemo.explore.report import Report
 
-    command = (
-        f"syncdemo explore {scenario.name} --threads {config.threads} "
-        f"--iterations {config.iterations} --sync {config.sync}"
-    )
     return Report(
+        name=name if name != scenario.name else "",
         scenario=scenario.name,
         sync=config.sync,
         threads=config.threads,
@@ -257,17 +266,10 @@ def _report(scenario: Scenario[Any], config: RunConfig, model: Model) -> Report:
         iterations_meaning=scenario.iterations_meaning,
         invariant=scenario.invariant,
         violation_noun=scenario.violation_noun,
-        outcome_name=model.outcome_name,
+        outcome_name=scenario.outcome_name,
         roles=scenario.roles_note(config),
-        notes=model.notes,
-        command=command,
+        granularity=granularity,
     )
-
-
-def _with(report: Report, **changes: Any) -> Report:
-    from dataclasses import replace
-
-    return replace(report, **changes)
 
 
 def _emit(report: Report, out: OutputOptions, extra: dict[str, Any] | None = None) -> None:
@@ -299,29 +301,27 @@ def _normal(answer: str) -> str:
 
 
 def _quiz(
-    explorer: Explorer,
+    scenario: Scenario[Any],
+    config: RunConfig,
     report: Report,
-    model: Model,
-    schedule: list[int] | None,
     seed: int | None,
     answer: str | None,
     out: OutputOptions,
-    limit: int,
 ) -> None:
-    """Pick a schedule (an outcome at random, then a schedule ending in it, uniformly), show
-    it with the values hidden, take an answer, reveal."""
-    import random
+    """One random schedule (PCT, seeded) of the real code, shown with the values hidden;
+    take an answer, reveal."""
+    from dataclasses import replace
 
-    from syncdemo.explore.models_search import BadSchedule
+    from syncdemo.explore import explorer
 
     seed = opt.fresh_seed(seed)
-    if schedule is None:
-        schedule = list(explorer.quiz_schedule(random.Random(seed), limit))
-    try:
-        run = explorer.execute(schedule)
-    except BadSchedule as exc:
-        raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
-    report = _with(report, replay=run)
+    run = explorer.random_schedule(
+        scenario, config, seed, granularity=report.granularity, name=report.name
+    )
+    report = replace(report, replay=run)
+    question = f"What is the {report.outcome_name or 'outcome'} at the end?"
+    if run.deadlocked:
+        question = "How does this schedule end?"
     asked = answer is None
     if answer is None:
         if out.fmt == "json" or not interactive():
@@ -329,19 +329,20 @@ def _quiz(
         from syncdemo.render.console import make_console
         from syncdemo.render.explore import quiz_question
 
-        make_console().print(quiz_question(report, run, model.question))
+        make_console().print(quiz_question(report, run, question))
         try:
             answer = click.prompt("Your answer", prompt_suffix=": ")
         except click.Abort:  # Ctrl-C or end of input at the prompt
             click.echo("\nInterrupted.", err=True)
             click.get_current_context().exit(EXIT_INTERRUPTED)
         assert answer is not None
-    right = _normal(answer) == _normal(run.answer)
+    correct = "deadlock" if run.deadlocked else run.label
+    right = _normal(answer) == _normal(correct)
     if out.fmt == "json":
         quiz = {
-            "question": model.question,
+            "question": question,
             "answer": answer,
-            "correct_answer": run.answer,
+            "correct_answer": correct,
             "right": right,
             "seed": seed,
         }
@@ -352,6 +353,6 @@ def _quiz(
 
     console = make_console()
     if not asked:
-        console.print(quiz_question(report, run, model.question))
+        console.print(quiz_question(report, run, question))
         console.print(f"Your answer: {answer}")
     console.print(quiz_reveal(report, run, answer, right))

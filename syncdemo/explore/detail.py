@@ -13,8 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from syncdemo.explore import search
-from syncdemo.explore.report import OutcomeCount
-from syncdemo.explore.results import GIL, RealExecution, RealStep, SourceLine, Value
+from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
 from syncdemo.explore.runner import DEADLOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target

@@ -55,12 +55,15 @@ def parse_schedule(text: str) -> tuple[tuple[int, ...], str]:
     return schedule, fingerprint
 
 
-def replay_command(config: RunConfig, granularity: str, fingerprint: str = "") -> Command:
-    """The command line that replays a schedule of this exploration."""
+def replay_command(
+    config: RunConfig, granularity: str, fingerprint: str = "", name: str = ""
+) -> Command:
+    """The command line that replays a schedule of this exploration; ``name`` is how the
+    user named the scenario (a user's FILE.py), when not by its registered name."""
 
     def command(schedule: tuple[int, ...]) -> str:
         parts = [
-            f"syncdemo explore {config.scenario} --sync {config.sync}",
+            f"syncdemo explore {name or config.scenario} --sync {config.sync}",
             f"-t {config.threads} -n {config.iterations}",
         ]
         if config.seed:
@@ -88,6 +91,7 @@ def explore(
     raw: bool = False,
     command: Command | None = None,
     every_point: bool = False,
+    name: str = "",
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
     schedule (fewest preemptions, then fewest steps), replayed in detail.
@@ -102,7 +106,7 @@ def explore(
     if every_point:
         reduction = False
     target = Target(scenario, config)
-    command = command or replay_command(target.config, granularity, target.fingerprint())
+    command = command or replay_command(target.config, granularity, target.fingerprint(), name)
     began = time.perf_counter()
     with Runner(target, granularity, step_limit, every_point) as runner:
         if random is not None:
@@ -163,6 +167,7 @@ def replay(
     step_limit: int = STEP_LIMIT,
     command: Command | None = None,
     fingerprint: str = "",
+    name: str = "",
 ) -> RealExecution:
     """Run one schedule (then on without preemption) and show every step.
     Raises :class:`~syncdemo.explore.search.BadSchedule` for a thread that cannot run,
@@ -175,7 +180,7 @@ def replay(
             f"{files} changed since this schedule was found (fingerprint {fingerprint}, now "
             f"{now}): its steps would not be the ones shown then; explore again"
         )
-    command = command or replay_command(target.config, granularity, now)
+    command = command or replay_command(target.config, granularity, now, name)
     with Runner(target, granularity, step_limit) as runner:
         run = detail.detail(runner, schedule, command, None)
     return run
@@ -220,10 +225,11 @@ def position(
     *,
     granularity: str = "line",
     step_limit: int = STEP_LIMIT,
+    name: str = "",
 ) -> Position:
     """Play ``moves`` and stop: which threads may move next, and what each waits for."""
     target = Target(scenario, config)
-    command = replay_command(target.config, granularity)
+    command = replay_command(target.config, granularity, name=name)
     with Runner(target, granularity, step_limit) as runner:
         chooser = _StopAfter(moves)
         run = runner.run(chooser, detail=True)
@@ -251,3 +257,20 @@ def hint(
             runner, max_preemptions, limit=limit, prefix=moves, stop=lambda r: r.failed
         )
     return found.best.end.schedule if found.best is not None else None
+
+
+def random_schedule(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    seed: int,
+    *,
+    granularity: str = "line",
+    name: str = "",
+) -> RealExecution:
+    """One PCT schedule of the real code (seeded), replayed in detail: the quiz's question."""
+    target = Target(scenario, config)
+    with Runner(target, granularity) as runner:
+        found = search.pct(runner, 1, seed)
+    runs = found.runs
+    schedule = runs[0].end.schedule if runs else ()
+    return replay(scenario, config, schedule, granularity=granularity, name=name)

@@ -1,9 +1,7 @@
 """Plain data from exploring the real code: each step as the source lines a thread ran, the
 values it read and wrote, the state after it, and what a search covered.
 
-Frozen dataclasses with ``to_dict``; :meth:`RealExecution.to_execution` and
-:meth:`RealExploration.to_exploration` give syncdemo.explore.report's types, so the existing
-renderers can show a real-code result with little change.
+Frozen dataclasses with ``to_dict``, read by render/explore.py and play.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from syncdemo.explore.report import Execution, Exploration, Move, OutcomeCount
 from syncdemo.results import Outcome
 
 GIL = "gil"
@@ -21,6 +18,28 @@ NEEDS = {
     PARALLEL: "needs threads that run in parallel (free-threaded CPython)",
     "": "",
 }
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    label: str
+    count: int
+    frequency: float
+    grade: str
+    meaning: str
+    ok: bool
+    deadlock: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.label,
+            "count": self.count,
+            "frequency": self.frequency,
+            "grade": self.grade,
+            "meaning": self.meaning,
+            "ok": self.ok,
+            "deadlock": self.deadlock,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,17 +115,6 @@ class RealStep:
             "invariant_broken": self.broke,
         }
 
-    def to_move(self) -> Move:
-        return Move(
-            index=self.index,
-            thread=self.thread,
-            action=self.action,
-            hidden=self.code,
-            shared=self.state,
-            highlight=self.broke,
-            doomed=self.unreachable and not self.broke,
-        )
-
 
 @dataclass(frozen=True)
 class RealExecution:
@@ -173,25 +181,6 @@ class RealExecution:
             "steps": [s.to_dict() for s in self.steps],
         }
 
-    def to_execution(self) -> Execution:
-        outcome = self.outcome or Outcome(0, 0, 0)
-        why = NEEDS.get(self.needs, "")
-        return Execution(
-            schedule=self.schedule,
-            moves=tuple(s.to_move() for s in self.steps),
-            outcome=outcome,
-            label=self.label,
-            grade=self.grade,
-            meaning=self.meaning,
-            deadlocked=self.deadlocked,
-            waits=(self.cycle,) if self.cycle else self.waits,
-            preemptions=self.preemptions,
-            why=self.error or why,
-            completed_from=self.given or len(self.schedule),
-            answer=self.label,
-            initial=self.initial,
-        )
-
 
 @dataclass(frozen=True)
 class RealExploration:
@@ -256,21 +245,3 @@ class RealExploration:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "counterexample": self.counterexample.to_dict() if self.counterexample else None,
         }
-
-    def to_exploration(self) -> Exploration:
-        return Exploration(
-            mode=self.mode,
-            schedules=self.schedules,
-            states=self.schedules + self.pruned + self.cut,
-            elapsed_s=self.elapsed_s,
-            complete=self.complete,
-            limit=self.limit,
-            outcomes=self.outcomes,
-            deadlocks=self.deadlocks,
-            deadlock_states=self.deadlocks,
-            counterexample=self.counterexample.to_execution() if self.counterexample else None,
-            max_preemptions=self.max_preemptions,
-            runs=self.runs,
-            seed=self.seed,
-            distinct=self.schedules,
-        )

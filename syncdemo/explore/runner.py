@@ -113,11 +113,12 @@ class Runner:
             built = self.target.build()
         finally:
             ctrl.building = False
-        initial = tracking.describe(built.state) if detail else ""
+        view = self.target.scenario.explored_view(built.state)
+        initial = tracking.describe(view) if detail else ""
         states: list[str] = []
 
         def on_step(step: StepRecord) -> None:
-            states.append(tracking.describe(built.state) if step.wrote else "")
+            states.append(tracking.describe(view) if step.wrote else "")
 
         end = ctrl.run(built.works, chooser, self.tracer, on_step if detail else None)
         self.runs += 1

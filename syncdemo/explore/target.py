@@ -44,9 +44,7 @@ class Target:
         self.strategy = self.scenario.strategy(self.config.sync)
         self.roles = list(self.scenario.roles(self.config))
         self.workers = [self.scenario.worker(self.strategy, r, self.config) for r in self.roles]
-        files = {_file(type(self.scenario))}
-        files.update(w.__code__.co_filename for w in self.workers if hasattr(w, "__code__"))
-        self.files = frozenset(f for f in files if f)
+        self.files = self.scenario.code_files(self.workers)
         self.root = _first_parameter(self.workers[0]) if self.workers else "state"
         self._stop = threading.Event()
 
@@ -67,7 +65,9 @@ class Target:
     def build(self) -> Built:
         """Fresh state (the caller has the primitives patched, so they are controlled)."""
         state = self.scenario.setup(self.config)
-        state = tracking.track(state, self.root, self.files)
+        state = self.scenario.explored_state(
+            state, self.root, lambda obj, name: tracking.track(obj, name, self.files)
+        )
         contexts = make_contexts(self.roles, self.config, 1, self._stop)
         works = [_body(w, state, c) for w, c in zip(self.workers, contexts, strict=True)]
         return Built(state, contexts, works)

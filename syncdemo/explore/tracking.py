@@ -29,21 +29,42 @@ VALUE_CHARS = 40
 
 
 def show(value: Any) -> str:
-    """A value as the report shows it: short, and never a live object's repr with an id."""
+    """A value as the report shows it: short, and never a live object's repr with an id.
+
+    Containers show their first few items (each shown so), then how many more there are;
+    a long string its start and how many characters more: cut where it says so, never with
+    an ellipsis that hides how much is missing."""
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     if isinstance(value, str):
-        text = repr(value)
-    elif isinstance(value, (list, tuple, set, frozenset, dict)):
+        if len(value) <= VALUE_CHARS:
+            return repr(value)
+        return f"{value[:VALUE_CHARS]!r} (+{len(value) - VALUE_CHARS:,} characters)"
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
         try:
             plain: Any = _BASES[type(value)](value) if _tracked(value) else value
-            text = repr(plain)
+            if isinstance(plain, dict):
+                items = [f"{show(k)}: {show(v)}" for k, v in list(plain.items())[:ITEMS]]
+            else:
+                items = [show(v) for v in list(plain)[:ITEMS]]
         except Exception:  # a container of odd things
-            text = type(value).__name__
-    else:
-        label = getattr(value, "label", "")
-        return label if isinstance(label, str) and label else type(value).__name__
-    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+            return type(value).__name__
+        more = f", +{len(plain) - ITEMS:,} more" if len(plain) > ITEMS else ""
+        left, right = _BRACKETS.get(type(plain), ("(", ")"))
+        return f"{left}{', '.join(items)}{more}{right}"
+    label = getattr(value, "label", "")
+    return label if isinstance(label, str) and label else type(value).__name__
+
+
+#: How many items of a container a value shows.
+ITEMS = 6
+_BRACKETS: dict[type, tuple[str, str]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    set: ("{", "}"),
+    frozenset: ("{", "}"),
+    dict: ("{", "}"),
+}
 
 
 def _tracked(value: Any) -> bool:

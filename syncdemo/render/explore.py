@@ -1,14 +1,16 @@
-"""Rich renderings of ``syncdemo explore``: outcomes over every schedule, the shortest
-violating schedule as a step table, replays and the quiz."""
+"""Rich renderings of ``syncdemo explore``: the outcomes over the schedules run, a schedule
+as the source lines each thread ran with the values it read and wrote, replays and the
+quiz."""
 
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from syncdemo.explore.report import PCT_DEPTH, Execution, Exploration, Report
+from syncdemo.explore.report import GRANULARITY, Report
+from syncdemo.explore.results import NEEDS, RealExecution, RealExploration, RealStep
 from syncdemo.render.layout import Col, Grid
-from syncdemo.render.table import GRADE_STYLE, bar, rate, seconds
+from syncdemo.render.table import GRADE_STYLE, bar, seconds
 
 BROKEN = "← invariant broken"
 NO_WAY_BACK = "← no way back"
@@ -22,13 +24,13 @@ def _title(report: Report, what: str) -> Text:
     return title
 
 
-def _mode(e: Exploration) -> str:
+def _mode(e: RealExploration) -> str:
     if e.mode == "random":
         return f"{e.runs:,} random schedules (PCT)"
-    if e.mode == "bounded":
-        k = e.max_preemptions
-        return f"schedules with at most {k} preemption{'s' if k != 1 else ''}"
-    return "every interleaving"
+    if e.max_preemptions is None:
+        return "every schedule"
+    k = e.max_preemptions
+    return f"schedules with at most {k} preemption{'s' if k != 1 else ''}"
 
 
 def _share(fraction: float) -> str:
@@ -37,18 +39,18 @@ def _share(fraction: float) -> str:
     return f"{fraction:.1%}" if fraction < 0.1 else f"{fraction:.0%}"
 
 
-def outcome_table(report: Report, e: Exploration) -> Grid:
+def outcome_table(report: Report, e: RealExploration) -> Grid:
     """Each distinct final outcome, how many schedules end in it, and its grade."""
     table = Grid(
-        Col(report.outcome_name, "right"),
-        Col(e.counted, "right"),
+        Col(report.outcome_name or "outcome", "right"),
+        Col("schedules", "right"),
         Col("share", "right"),
         Col("", decorative=True),
         Col("grade"),
         Col("meaning", wrap=True),
-        title=f"outcomes over {e.schedules:,} {e.counted}"
+        title=f"outcomes over {e.schedules:,} schedules"
         if e.complete
-        else f"outcomes seen before the --limit ({e.counted} of each)",
+        else "outcomes seen before the --limit",
     )
     total = sum(o.count for o in e.outcomes)
     for o in e.outcomes:
@@ -65,56 +67,95 @@ def outcome_table(report: Report, e: Exploration) -> Grid:
     return table
 
 
-def step_table(run: Execution, threads: int, title: str, *, hidden: bool = False) -> Grid:
-    """One row a step, one column a thread, the shared state after each step; the step
-    that broke the invariant in bold red (and marked, for terminals without colour)."""
+def _cell(step: RealStep, hidden: bool) -> str:
+    """What a thread did in one step: the line(s) it ran, and the values it touched."""
+    if hidden:
+        return step.code
+    where = step.lines[-1] if step.lines else None
+    head = f"{where.line}: {step.code}" if where is not None else step.code
+    shown = "; ".join(str(v) for v in step.values[-3:])
+    return f"{head}\n  {shown}" if shown else head
+
+
+def step_table(run: RealExecution, threads: int, title: str, *, hidden: bool = False) -> Grid:
+    """One row a step, one column a thread (the line it ran: number, code, values), the
+    shared state after each step that changed it; the step that broke the invariant in bold
+    red and the one after which no schedule keeps it in yellow (marked for no colour too)."""
     columns = [Col("step", "right")]
     columns += [Col(f"thread {t}", wrap=True) for t in range(threads)]
-    columns.append(Col("shared after", wrap=True))
+    columns.append(Col("shared state after", wrap=True))
     if not hidden:
         columns.append(Col("", wrap=True))
     table = Grid(*columns, title=title)
-    for m in run.moves:
-        cells = [
-            (m.hidden if hidden else m.action) if m.thread == t else "" for t in range(threads)
-        ]
-        row = [str(m.index), *cells, "?" if hidden else m.shared]
+    broke_at = run.broken_step or len(run.steps) + 1
+    for s in run.steps:
+        cells = [_cell(s, hidden) if s.thread == t else "" for t in range(threads)]
+        row = [str(s.index), *cells, "?" if hidden and s.state else s.state]
         style = None
         if not hidden:
             broken = DEADLOCKED if run.deadlocked else BROKEN
-            mark = broken if m.highlight else NO_WAY_BACK if m.doomed else ""
-            row.append(mark)
-            style = "bold red" if m.highlight else "yellow" if m.doomed else None
+            doomed = s.unreachable and s.index < broke_at
+            row.append(broken if s.broke else NO_WAY_BACK if doomed else "")
+            style = "bold red" if s.broke else "yellow" if doomed else None
         table.add_row(*row, style=style)
     return table
 
 
-def execution_notes(report: Report, run: Execution) -> Text:
-    """Under a step table: where it started, what broke and where, how to replay it."""
+def execution_notes(report: Report, run: RealExecution) -> Text:
+    """Under a step table: the start, the end, what it needs, how to replay it."""
     out = Text()
     out.append("Initial state: ", style="bold")
-    out.append(run.initial + "\n")
+    out.append((run.initial or "-") + "\n")
     out.append("Final outcome: ", style="bold")
-    name = "" if run.deadlocked or report.outcome_name == "outcome" else f"{report.outcome_name} "
-    out.append(f"{name}{run.label}", style=GRADE_STYLE.get(run.grade, ""))
+    label = "a deadlock" if run.deadlocked else report.named(run.label)
+    out.append(label, style=GRADE_STYLE.get(run.grade, ""))
     out.append(f" ({run.grade}: {run.meaning})\n" if run.meaning else f" ({run.grade})\n")
-    broken = next((m for m in run.moves if m.highlight), None)
-    doomed = next((m for m in run.moves if m.doomed), None)
+    doomed = next((s for s in run.steps if s.unreachable and not s.broke), None)
     if doomed is not None:
         out.append(f"Step {doomed.index} ", style="bold yellow")
         out.append(
-            f"(thread {doomed.thread}: {doomed.action}): from here on, every way the "
-            "schedule can go on breaks the invariant.\n"
+            f"(thread {doomed.thread}: {doomed.code}): from here on, no way the schedule can "
+            "go on keeps the invariant.\n"
         )
     if run.deadlocked:
         out.append("Deadlock: ", style="bold red")
-        out.append("; ".join(run.waits) + ". Nobody can ever move again.\n")
-    elif broken is not None and run.why:
-        out.append(f"Step {broken.index} ", style="bold red")
-        out.append(f"(thread {broken.thread}: {broken.action}): {run.why}.\n")
+        out.append((run.cycle or "; ".join(run.waits)) + ". Nobody can ever move again.\n")
+    if run.error:
+        out.append("A worker raised: ", style="bold red")
+        out.append(run.error + "\n")
+    if run.needs:
+        out.append("Needs: ", style="bold")
+        out.append(NEEDS[run.needs] + "\n")
     out.append("Replay it: ", style="bold")
-    out.append(report.replay_command(run.schedule))
+    out.append(run.replay)
     return out
+
+
+def _status(report: Report, e: RealExploration | None) -> Text:
+    status = Text()
+    if e is not None:
+        status.append("Explored: ", style="bold")
+        status.append(_explored(e) + "\n")
+        status.append("Deadlocks: ", style="bold")
+        if e.deadlocks:
+            status.append(f"{e.deadlocks:,} schedules end with every thread blocked\n", "bold red")
+        else:
+            status.append("none (in what was explored)\n")
+    status.append("Invariant: ", style="bold")
+    status.append(report.invariant + "\n")
+    if report.roles:
+        status.append("Threads: ", style="bold")
+        status.append(report.roles + "\n")
+    status.append("Switch points: ", style="bold")
+    status.append(f"--granularity {report.granularity}: {GRANULARITY[report.granularity]}\n")
+    if e is not None and e.gil_found is False:
+        status.append("Under the GIL: ", style="bold")
+        status.append(
+            "a search at --granularity gil with the same bound finds no failure: no "
+            "interleaving the GIL allows breaks it here.\n"
+        )
+    status.append(report.verdict(), style="bold red" if report.violated else "bold green")
+    return status
 
 
 def explore_report(report: Report) -> RenderableType:
@@ -125,112 +166,67 @@ def explore_report(report: Report) -> RenderableType:
     ex = e.counterexample
     if ex is not None:
         pre = f"{ex.preemptions} preemption{'s' if ex.preemptions != 1 else ''}"
-        which = "shortest violating schedule" + (" found" if e.mode == "random" else "")
+        which = "shortest failing schedule" + (" found" if e.mode == "random" else "")
         if not e.complete:
-            which = "a violating schedule (found before the --limit; maybe not the shortest)"
+            which = "a failing schedule (found before the --limit; maybe not the shortest)"
         title = f"{which}: {len(ex.schedule)} steps, {pre}"
         parts += [step_table(ex, report.threads, title), execution_notes(report, ex), ""]
-    status = Text()
-    status.append("Explored: ", style="bold")
-    status.append(_explored(e) + "\n")
-    status.append("Deadlocks: ", style="bold")
-    if e.deadlocks:
-        status.append(
-            f"{e.deadlocks:,} {e.counted} end with every unfinished thread blocked "
-            f"({e.deadlock_states:,} distinct stuck state"
-            f"{'s' if e.deadlock_states != 1 else ''})\n",
-            style="bold red",
-        )
-    else:
-        status.append("none (in what was explored)\n")
-    status.append("Invariant: ", style="bold")
-    status.append(report.invariant + "\n")
-    if report.roles:
-        status.append("Threads: ", style="bold")
-        status.append(report.roles + "\n")
-    _model_notes(status, report)
-    status.append(report.verdict(), style="bold red" if report.violated else "bold green")
-    parts.append(status)
+    parts.append(_status(report, e))
     return Group(*parts)
 
 
-def _explored(e: Exploration) -> str:
+def _explored(e: RealExploration) -> str:
     took = seconds(e.elapsed_s)
+    counted = f"{e.schedules:,} schedules ({_mode(e)})"
     if e.mode == "random":
-        return (
-            f"{e.schedules:,} random schedules ({e.distinct:,} distinct; PCT depth "
-            f"{PCT_DEPTH}, seed {e.seed}) in {took}: {_per_s(e.schedules_per_s)}"
-        )
+        return f"{counted}, seed {e.seed}, in {took}"
+    extra = []
+    if e.pruned:
+        extra.append(f"{e.pruned:,} more left out as reorderings of independent steps")
+    if e.raw is not None:
+        extra.append(f"{e.raw:,} without that reduction")
+    if e.cut:
+        extra.append(f"{e.cut:,} cut at the step limit of {e.step_limit:,}")
+    if e.hung:
+        extra.append(f"{e.hung:,} hung")
     if not e.complete:
-        return (
-            f"stopped at the --limit of {e.limit:,} states after {took}: the counts below "
-            "are distinct final states seen, not schedules"
-        )
-    visited = (
-        f"{e.states:,} distinct states (state caching)"
-        if e.mode == "exhaustive"
-        else f"{e.states:,} distinct (state, last thread, preemptions used) nodes, cached"
-    )
-    return (
-        f"{e.schedules:,} schedules ({_mode(e)}), covered by visiting {visited} in {took}: "
-        f"{_per_s(e.schedules_per_s)}"
-    )
-
-
-def _per_s(value: float) -> str:
-    return rate(value).removesuffix("/s").strip() + " schedules/s"
-
-
-def _model_notes(out: Text, report: Report) -> None:
-    out.append("Model: ", style="bold")
-    out.append(
-        "each step is atomic and any thread may run between two steps"
-        + "".join(f"; {n}" for n in report.notes)
-        + "\n"
-    )
+        extra.append(f"stopped at the --limit of {e.limit:,}")
+    return f"{counted}{'; ' if extra else ''}{'; '.join(extra)}; in {took}"
 
 
 def replay_report(report: Report) -> RenderableType:
     run = report.replay
     assert run is not None
-    given = run.completed_from
-    what = f"replay of {len(run.schedule)} steps"
-    parts: list[RenderableType] = [_title(report, what), ""]
     pre = f"{run.preemptions} preemption{'s' if run.preemptions != 1 else ''}"
+    parts: list[RenderableType] = [_title(report, f"replay of {len(run.schedule)} steps"), ""]
     parts.append(step_table(run, report.threads, f"schedule: {pre}"))
     notes = execution_notes(report, run)
-    if given < len(run.schedule):
+    if run.given and run.given < len(run.schedule):
         notes.append(
-            f"\nThe --schedule gave {given} steps; steps {given + 1} to {len(run.schedule)} "
-            "ran without preemption (the last thread while it could go on, else the "
-            "lowest-numbered one)."
+            f"\nThe --schedule gave {run.given} steps; steps {run.given + 1} to "
+            f"{len(run.schedule)} ran without preemption."
         )
-    status = Text("\n")
-    _model_notes(status, report)
-    status.append(report.verdict(), style="bold red" if report.violated else "bold green")
-    parts += [notes, status]
+    parts += [notes, Text(""), _status(report, None)]
     return Group(*parts)
 
 
-def quiz_question(report: Report, run: Execution, question: str) -> RenderableType:
+def quiz_question(report: Report, run: RealExecution, question: str) -> RenderableType:
     title = f"quiz: one schedule of {len(run.schedule)} steps, the values hidden"
     intro = Text()
     intro.append("Initial state: ", style="bold")
-    intro.append(run.initial + "\n")
+    intro.append((run.initial or "-") + "\n")
     intro.append(question, style="bold")
     return Group(
         _title(report, "quiz"), "", step_table(run, report.threads, title, hidden=True), intro
     )
 
 
-def quiz_reveal(report: Report, run: Execution, answer: str, right: bool) -> RenderableType:
+def quiz_reveal(report: Report, run: RealExecution, answer: str, right: bool) -> RenderableType:
     verdict = Text()
     if right:
-        verdict.append(f"Right: {run.answer}.", style="bold green")
+        verdict.append(f"Right: {run.label}.", style="bold green")
     else:
-        verdict.append(
-            f"Not quite: you said {answer!r}, the answer is {run.answer}.", style="bold red"
-        )
+        verdict.append(f"Not quite: you said {answer!r}, the answer is {run.label}.", "bold red")
     return Group(
         verdict,
         "",

@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from syncdemo.explore.results import RealExecution
 from syncdemo.results import Evidence, RunResult, ThreadEvents, TrialResult
 
 #: The longest an event's slice is drawn (µs): long enough to click, short enough that the
@@ -192,4 +193,48 @@ def _flow(builder: TraceBuilder, pid: int, evidence: Evidence, base_ns: int, us:
         evidence.kind,
         (pid, track(pid, start.thread), us(base_ns + start.t_ns)),
         (pid, track(pid, end.thread), us(base_ns + end.t_ns)),
+    )
+
+
+def schedule_trace(run: RealExecution, threads: int, scenario: str) -> str:
+    """One schedule of ``explore`` or ``play`` in logical time: step i runs from i to i + 1
+    µs on its thread's track, named by its code, with the lines, values and state in
+    ``args``; an arrow goes to the step that broke the invariant from the last step before
+    it on another thread that wrote (for a lost update: the write it overwrote)."""
+    builder = TraceBuilder()
+    pid = 1
+    builder.process(pid, f"explore {scenario}: {'ok' if run.ok else 'fails'}")
+    for t in range(threads):
+        builder.thread(pid, track(pid, t), f"thread {t}")
+    for step in run.steps:
+        args: dict[str, Any] = {
+            "lines": [str(line) for line in step.lines],
+            "values": [str(v) for v in step.values],
+        }
+        if step.state:
+            args["state"] = step.state
+        builder.slice(pid, track(pid, step.thread), step.code, float(step.index), 1.0, args)
+    broke = next((s for s in run.steps if s.broke), None)
+    if broke is not None:
+        before = [
+            s
+            for s in run.steps[: broke.index - 1]
+            if s.thread != broke.thread and any(v.kind == "write" for v in s.values)
+        ]
+        if before:
+            start = before[-1]
+            builder.flow(
+                "invariant broken",
+                (pid, track(pid, start.thread), start.index + 0.5),
+                (pid, track(pid, broke.thread), broke.index + 0.5),
+            )
+    return builder.document(
+        {
+            "syncdemo": f"explore {scenario}",
+            "schedule": list(run.schedule),
+            "granularity": run.granularity,
+            "outcome": run.label,
+            "replay": run.replay,
+            "time": "logical: one step per microsecond",
+        }
     )

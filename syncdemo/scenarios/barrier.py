@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncdemo.engine.context import Stopped, ThreadContext
 from syncdemo.engine.evidence import READ, WRITE, first_of_each_kind, trace_start
-from syncdemo.explore.model import Model, Program, ProgramBuilder
 from syncdemo.results import Evidence, Outcome, RunConfig, Step
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -137,9 +135,6 @@ class BarrierScenario(Scenario[Phases]):
     def setup(self, config: RunConfig) -> Phases:
         return Phases(threads=config.threads)
 
-    def model(self, config: RunConfig) -> Model:
-        return barrier_model(config)
-
     def cancel(self, state: Phases) -> None:
         state.barrier.abort()
 
@@ -207,119 +202,3 @@ def phase_evidence(contexts: Sequence[ThreadContext], limit: int) -> list[Eviden
                 )
             )
     return first_of_each_kind(found, limit)
-
-
-# --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.explore.model): each phase, write my slot, then read
-# every slot, one read a step (read_all reads them one by one); with --sync barrier, a
-# barrier wait after the writes and another after the reads. A barrier wait is two steps:
-# arrive (the last thread to arrive opens the barrier and goes on at once), then pass once
-# the barrier has opened. Change a worker, change its steps here.
-
-
-def barrier_model(config: RunConfig) -> Model:
-    n = config.threads
-    waits = config.sync == "barrier"
-    programs = tuple(_phases_program(t, n, config.iterations, waits) for t in range(n))
-    reads = n * config.iterations * n
-    return Model(
-        scenario=config.scenario,
-        sync=config.sync,
-        programs=programs,
-        initial={"slots": (-1,) * n, "arrived": 0, "opened": 0, "stale": 0, "early": 0},
-        shown=("slots",),
-        outcome=lambda s: Outcome(
-            expected=reads,
-            observed=reads - s["stale"] - s["early"],
-            violations=s["stale"] + s["early"],
-            details={"reads": reads, "stale": s["stale"], "early": s["early"]},
-        ),
-        label=_phases_label,
-        show=_show_phases if waits else lambda s: f"slots {list(s['slots'])}",
-        violation=_phases_violation,
-    )
-
-
-def _phases_label(s: Mapping[str, Any]) -> str:
-    wrong = [f"{k} {s[k]}" for k in ("stale", "early") if s[k]]
-    return ", ".join(wrong) if wrong else "every read current"
-
-
-def _phases_violation(s: Mapping[str, Any]) -> str | None:
-    if s["stale"]:
-        return "a thread read a slot still holding an earlier phase (stale)"
-    if s["early"]:
-        return "a thread read a slot already holding a later phase (early)"
-    return None
-
-
-def _show_phases(s: Mapping[str, Any]) -> str:
-    return f"slots {list(s['slots'])} · at the barrier: {s['arrived']}"
-
-
-def _phases_program(t: int, n: int, phases: int, waits: bool) -> Program:
-    p = ProgramBuilder(t, "worker", registers=("opened",))
-    for phase in range(phases):
-
-        def write(s: dict[str, Any], loc: dict[str, Any], phase: int = phase) -> str:
-            slots = list(s["slots"])
-            slots[t] = phase
-            s["slots"] = tuple(slots)
-            return f"write slot {t} = {phase}"
-
-        p.step("write", f"slot {t}", write, f"write slot {t} = {phase}")
-        if waits:
-            _barrier_wait(p, n)
-        for slot in range(n):
-
-            def read(
-                s: dict[str, Any], loc: dict[str, Any], slot: int = slot, ph: int = phase
-            ) -> str:
-                value = s["slots"][slot]
-                if value < ph:
-                    s["stale"] += 1
-                elif value > ph:
-                    s["early"] += 1
-                return f"read slot {slot} = {value}"
-
-            p.step("read", f"slot {slot}", read, f"read slot {slot}")
-        if waits:
-            _barrier_wait(p, n)
-    return p.build()
-
-
-def _barrier_wait(p: ProgramBuilder, parties: int) -> None:
-    """threading.Barrier.wait(): arrive; the last to arrive opens it; the others pass once
-    it has opened."""
-    after = f"passed{len(p.steps)}"
-
-    def arrive(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        loc["opened"] = s["opened"]
-        s["arrived"] += 1
-        if s["arrived"] < parties:
-            return f"barrier: arrive ({s['arrived']} of {parties})"
-        s["arrived"] = 0
-        s["opened"] += 1
-        loc["opened"] = None
-        return f"barrier: arrive last ({parties} of {parties}), open it"
-
-    def pass_(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        loc["opened"] = None
-        return "barrier: pass"
-
-    p.step(
-        "arrive",
-        "barrier",
-        arrive,
-        "barrier: arrive",
-        branch=lambda loc: after if loc["opened"] is None else None,
-    )
-    p.step(
-        "pass",
-        "barrier",
-        pass_,
-        "barrier: pass",
-        ready=lambda s, loc: s["opened"] != loc["opened"],
-        waits_for=lambda s, loc: f"waits at the barrier ({s['arrived']} of {parties} there)",
-    )
-    p.label(after)

@@ -17,7 +17,6 @@ from syncdemo.engine.watchdog import Stuck
 from syncdemo.results import ACCEPTABLE, FORBIDDEN, Evidence, Outcome, RunConfig
 
 if TYPE_CHECKING:
-    from syncdemo.explore.model import Model
     from syncdemo.info import ScenarioInfo, Source
 
 S = TypeVar("S")
@@ -73,6 +72,20 @@ class Scenario(ABC, Generic[S]):
     """What can run the workers (--runtime): threads, and for some, asyncio and processes."""
     helpers: tuple[Callable[..., Any], ...] = ()
     """Functions the workers call inside the race window; ``describe`` shows them too."""
+
+    explore_threads: int | None = None
+    """``explore``'s and ``play``'s default --threads (None: the default, at most 2)."""
+    explore_iterations: int | None = None
+    """Their default --iterations (None: the default, at most 2)."""
+    explore_seed: int = 0
+    """Their default --seed, where the workers make random choices."""
+
+    def explore_size(self) -> tuple[int, int]:
+        """(threads, iterations) small enough that every schedule can be tried in seconds."""
+        return (
+            self.explore_threads or min(self.default_threads, 2),
+            self.explore_iterations or min(self.default_iterations, 2),
+        )
 
     def default_window_for(self, runtime: str) -> str:
         """The window ``--window`` defaults to on ``runtime``."""
@@ -163,13 +176,29 @@ class Scenario(ABC, Generic[S]):
         """The watchdog gave up on this trial (``cancel`` follows): keep why, so that
         ``check`` can report the trial as deadlocked or hung."""
 
-    def model(self, config: RunConfig) -> Model | None:
-        """The workers as atomic steps for ``syncdemo explore`` (syncdemo.explore.model), or None
-        when this scenario, or this ``config.sync``, has no model."""
-        return None
-
     origin: str = "syncdemo"
     """Where the scenario comes from: "syncdemo", a plugin's package, or the user's file."""
+
+    def code_files(self, workers: Sequence[Callable[..., Any]]) -> frozenset[str]:
+        """The source files of the code under test, where ``explore`` may switch threads:
+        this scenario's module and those of its ``workers``."""
+        import sys
+
+        module = sys.modules.get(type(self).__module__)
+        files = {str(getattr(module, "__file__", "") or "")}
+        files.update(w.__code__.co_filename for w in workers if hasattr(w, "__code__"))
+        return frozenset(f for f in files if f)
+
+    def explored_state(self, state: S, root: str, track: Callable[[Any, str], Any]) -> S:
+        """``state`` with what the workers share made to report its reads and writes
+        (``track(obj, name)`` returns the tracked object); ``root`` is the workers' name for
+        the state."""
+        tracked: S = track(state, root)
+        return tracked
+
+    def explored_view(self, state: S) -> Any:
+        """What ``explore`` shows as the shared state after each step."""
+        return state
 
     def info(self, *, sources: bool = False) -> ScenarioInfo:
         """This scenario as plain data for ``list`` and ``describe``; with ``sources``, the

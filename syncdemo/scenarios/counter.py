@@ -15,11 +15,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from syncdemo.engine.context import ThreadContext, Worker
 from syncdemo.engine.evidence import READ, WRITE, lost_update_evidence
-from syncdemo.explore.model import Model, ProgramBuilder
 from syncdemo.results import ACCEPTABLE, FORBIDDEN, INTERESTING, Evidence, Outcome, RunConfig
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -312,9 +311,6 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
     ) -> list[Evidence]:
         return lost_update_evidence(contexts, limit)
 
-    def model(self, config: RunConfig) -> Model:
-        return counter_model(config)
-
     def check(self, state: Counter | SharedCounter, contexts: Sequence[ThreadContext]) -> Outcome:
         expected = sum(c.ops for c in contexts)
         observed = state.value
@@ -381,68 +377,3 @@ class LockedCounterScenario(CounterScenario):
     name = "locked-counter"
     summary = "The counter with a threading.Lock around each increment; no update is lost."
     default_sync = "lock"
-
-
-# --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.explore.model). increment_unsafe is, per increment,
-# a read, a call and a write; the call touches no shared state, so the model has two steps,
-# and the write stores next_value() of what was read, as the worker does. increment_locked
-# is the same between acquire and release. Change a worker, change its steps here.
-
-
-def counter_model(config: RunConfig) -> Model:
-    """Each thread: --iterations times read value, write next_value(what it read); with
-    --sync lock, inside acquire lock ... release lock."""
-    locked = config.sync == "lock"
-    programs = []
-    for t in range(config.threads):
-        p = ProgramBuilder(t, "worker", registers=("read",))
-        for _ in range(config.iterations):
-            if locked:
-                p.acquire("lock")
-            p.read("value", into="read")
-            p.step("write", "value", _write_next, "write (what it read) + 1")
-            if locked:
-                p.release("lock")
-        programs.append(p.build())
-    expected = config.threads * config.iterations
-    return Model(
-        scenario=config.scenario,
-        sync=config.sync,
-        programs=tuple(programs),
-        initial={"value": 0, "lock": None, "increments": 0},
-        shown=("value", "lock") if locked else ("value",),
-        outcome=lambda s: Outcome(expected, s["value"], max(0, expected - s["value"])),
-        label=lambda s: f"{s['value']:,}",
-        outcome_name="final value",
-        show=_show_counter,
-        violation=_lost_updates,
-        question="What is counter.value at the end?",
-        answer=lambda s: str(s["value"]),
-        notes=(
-            "next_value() between the read and the write touches no shared state, so it is "
-            "not a step: a thread switch there is a switch between the read and the write",
-        ),
-    )
-
-
-def _write_next(s: dict[str, Any], loc: dict[str, Any]) -> str:
-    s["value"] = next_value(loc["read"])
-    s["increments"] += 1  # ghost: increments done so far, to see the first lost one
-    loc["read"] = None
-    return f"write {s['value']:,}"
-
-
-def _show_counter(s: Mapping[str, Any]) -> str:
-    held = "" if s["lock"] is None else f", lock: thread {s['lock']}"
-    return f"value {s['value']:,}{held}"
-
-
-def _lost_updates(s: Mapping[str, Any]) -> str | None:
-    lost = s["increments"] - s["value"]
-    if lost <= 0:
-        return None
-    return (
-        f"{s['increments']:,} increments were written but value is {s['value']:,}: "
-        f"this write overwrote {lost:,} of them"
-    )

@@ -10,15 +10,13 @@ names it, and makes every thread give up; the trial is reported as deadlocked.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncdemo.engine.context import ThreadContext
 from syncdemo.engine.fairness import wait_summary
 from syncdemo.engine.locks import TracedLock, Watched, Who, member, one_by_one
 from syncdemo.engine.watchdog import Stuck
-from syncdemo.explore.model import Model, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -188,9 +186,6 @@ class DeadlockScenario(Scenario[Records]):
     def setup(self, config: RunConfig) -> Records:
         return Records()
 
-    def model(self, config: RunConfig) -> Model | None:
-        return deadlock_model(config)
-
     def deadlock(self, state: Records) -> str | None:
         return state.watched.graph.deadlock()
 
@@ -220,63 +215,3 @@ class DeadlockScenario(Scenario[Records]):
             violations=expected - observed if deadlocked else 0,
             details=details,
         )
-
-
-# --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.explore.model): per update, acquire the first lock,
-# acquire the second, move one unit (both records, under both locks: one step), release the
-# second, release the first. none takes them in my_order(), ordered sorted by name (A
-# first). trylock is not modelled: its back-off loop can retry for ever (a livelock), which
-# a search over finite schedules cannot count. Change a worker, change its steps here.
-
-
-def deadlock_model(config: RunConfig) -> Model | None:
-    if config.sync not in ("none", "ordered"):
-        return None
-    programs = []
-    for t in range(config.threads):
-        mine = ("lock A", "lock B") if t % 2 == 0 else ("lock B", "lock A")
-        first, second = sorted(mine) if config.sync == "ordered" else mine
-        p = ProgramBuilder(t, "worker")
-        for _ in range(config.iterations):
-            p.acquire(first)
-            p.acquire(second)
-            p.step("write", "values", _mover(t), "move one unit")
-            p.release(second)
-            p.release(first)
-        programs.append(p.build())
-    expected = config.threads * config.iterations
-    return Model(
-        scenario=config.scenario,
-        sync=config.sync,
-        programs=tuple(programs),
-        initial={"lock A": None, "lock B": None, "values": (0, 0), "updates": 0},
-        shown=("lock A", "lock B", "values"),
-        outcome=lambda s: Outcome(expected, s["updates"], expected - s["updates"]),
-        label=lambda s: "every update done",
-        show=_show_records,
-        question="Does every thread finish all its updates (yes or no)?",
-        notes=("trylock is not modelled: its back-off can retry for ever (a livelock)",),
-    )
-
-
-def _mover(t: int) -> Any:
-    """move_one() for thread ``t``, on the model's state (and the ghost count of updates)."""
-
-    def move(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        source = t % 2
-        values = list(s["values"])
-        values[source] -= 1
-        values[1 - source] += 1
-        s["values"] = tuple(values)
-        s["updates"] += 1
-        return f"move one unit: records {list(values)}"
-
-    return move
-
-
-def _show_records(s: Mapping[str, Any]) -> str:
-    def holder(lock: str) -> str:
-        return "-" if s[lock] is None else f"thread {s[lock]}"
-
-    return f"A: {holder('lock A')} · B: {holder('lock B')} · records {list(s['values'])}"

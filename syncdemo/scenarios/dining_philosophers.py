@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncdemo.engine.context import ThreadContext
 from syncdemo.engine.fairness import counts_until, jain_index, wait_summary
 from syncdemo.engine.locks import SLICE_S, TracedLock, Watched, Who, member, one_by_one
 from syncdemo.engine.watchdog import Stuck
-from syncdemo.explore.model import Model, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -225,9 +223,6 @@ class DiningPhilosophersScenario(Scenario[Table]):
     def setup(self, config: RunConfig) -> Table:
         return Table(seats=config.threads)
 
-    def model(self, config: RunConfig) -> Model | None:
-        return dining_model(config)
-
     def deadlock(self, state: Table) -> str | None:
         return state.watched.graph.deadlock()
 
@@ -264,89 +259,3 @@ class DiningPhilosophersScenario(Scenario[Table]):
             violations=expected - observed if deadlocked else 0,
             details=details,
         )
-
-
-# --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.explore.model): per meal, [waiter: take a seat,
-# blocked while all N-1 are taken], acquire the first fork, acquire the second (alone at
-# the table there is one fork, taken once), eat (this seat's plate + 1), release the
-# second, release the first, [give the seat back]. naive takes left then right, ordered
-# the lower-numbered fork first. trylock is not modelled: its put-back-and-retry loop can
-# go on for ever (a livelock), which a search over finite schedules cannot count. Change
-# a worker, change its steps here.
-
-
-def dining_model(config: RunConfig) -> Model | None:
-    if config.sync not in ("naive", "ordered", "waiter"):
-        return None
-    n = config.threads
-    programs = []
-    for seat in range(n):
-        left, right = seat, (seat + 1) % n
-        first, second = sorted((left, right)) if config.sync == "ordered" else (left, right)
-        p = ProgramBuilder(seat, "philosopher")
-        for _ in range(config.iterations):
-            if config.sync == "waiter":
-                p.step(
-                    "acquire",
-                    "waiter",
-                    _take_seat,
-                    "ask the waiter for a seat",
-                    ready=lambda s, loc: s["seats"] > 0,
-                    waits_for=lambda s, loc: "waits for the waiter (every seat taken)",
-                )
-            p.acquire(f"fork {first}")
-            if second != first:
-                p.acquire(f"fork {second}")
-            p.step("write", f"plate {seat}", _eater(seat), "eat")
-            if second != first:
-                p.release(f"fork {second}")
-            p.release(f"fork {first}")
-            if config.sync == "waiter":
-                p.step("release", "waiter", _leave_seat, "give the seat back")
-        programs.append(p.build())
-    expected = n * config.iterations
-    forks = {f"fork {i}": None for i in range(n)}
-    return Model(
-        scenario=config.scenario,
-        sync=config.sync,
-        programs=tuple(programs),
-        initial={**forks, "plates": (0,) * n, "seats": max(1, n - 1)},
-        shown=(*forks, "plates"),
-        outcome=lambda s: Outcome(
-            expected,
-            sum(s["plates"]),
-            expected - sum(s["plates"]),
-            details={"hungry": sum(1 for m in s["plates"] if m < config.iterations)},
-        ),
-        label=lambda s: "every meal eaten",
-        show=_show_table,
-        question="Does every philosopher eat all its meals (yes or no)?",
-        notes=("trylock is not modelled: its put-back-and-retry can go on for ever (a livelock)",),
-    )
-
-
-def _take_seat(s: dict[str, Any], loc: dict[str, Any]) -> str:
-    s["seats"] -= 1
-    return f"take a seat ({s['seats']} left)"
-
-
-def _leave_seat(s: dict[str, Any], loc: dict[str, Any]) -> str:
-    s["seats"] += 1
-    return f"give the seat back ({s['seats']} left)"
-
-
-def _eater(seat: int) -> Any:
-    def eat(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        plates = list(s["plates"])
-        plates[seat] += 1
-        s["plates"] = tuple(plates)
-        return f"eat (meal {plates[seat]})"
-
-    return eat
-
-
-def _show_table(s: Mapping[str, Any]) -> str:
-    n = len(s["plates"])
-    forks = " ".join("-" if s[f"fork {i}"] is None else str(s[f"fork {i}"]) for i in range(n))
-    return f"fork holders [{forks}] · meals {list(s['plates'])}"

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from syncdemo.engine.context import ThreadContext
-from syncdemo.explore.model import Model, Program, ProgramBuilder
 from syncdemo.results import Outcome, RunConfig, Scalar
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -166,9 +164,6 @@ class LazyInitScenario(Scenario[Registry]):
     def setup(self, config: RunConfig) -> Registry:
         return Registry(slots=[None] * config.iterations)
 
-    def model(self, config: RunConfig) -> Model:
-        return lazy_model(config)
-
     def check(self, state: Registry, contexts: Sequence[ThreadContext]) -> Outcome:
         objects = sum(1 for obj in state.slots if obj is not None)
         built = sum(c.data.get("built", 0) for c in contexts)
@@ -183,131 +178,3 @@ class LazyInitScenario(Scenario[Registry]):
         return Outcome(
             expected=objects, observed=built, violations=built - objects, details=details
         )
-
-
-# --- model for syncdemo explore -----------------------------------------------------------
-# The workers above as atomic steps (syncdemo.explore.model). get_unsafe: read the slot; if it is
-# empty, build (I/O on nothing shared, so no step) and publish, one write. get_locked: the
-# same between acquire and release of the lock. get_double_checked: read the slot; if it is
-# empty, acquire, read it again, publish if still empty, release. A slot holds the number
-# of the thread whose object it is. Change a worker, change its steps here.
-
-
-def lazy_model(config: RunConfig) -> Model:
-    n, keys = config.threads, config.iterations
-    programs = tuple(_getter(t, keys, config.sync) for t in range(n))
-    return Model(
-        scenario=config.scenario,
-        sync=config.sync,
-        programs=programs,
-        initial={
-            "slots": (None,) * keys,
-            "lock": None,
-            "constructions": 0,  # ghost
-            "got": (None,) * (n * keys),  # ghost: whose object each thread got, per key
-        },
-        shown=("slots", "lock"),
-        outcome=_lazy_outcome,
-        label=_lazy_label,
-        show=_show_registry,
-        violation=_lazy_violation,
-        question="How many objects were built (constructions) in all?",
-        answer=lambda s: str(s["constructions"]),
-    )
-
-
-def _lazy_outcome(s: Mapping[str, Any]) -> Outcome:
-    slots = s["slots"]
-    objects = sum(1 for who in slots if who is not None)
-    keys = len(slots)
-    strays = sum(1 for i, who in enumerate(s["got"]) if who is not None and who != slots[i % keys])
-    return Outcome(
-        expected=objects,
-        observed=s["constructions"],
-        violations=s["constructions"] - objects,
-        details={
-            "objects": objects,
-            "constructions": s["constructions"],
-            "stray_instances_in_use": strays,
-        },
-    )
-
-
-def _lazy_label(s: Mapping[str, Any]) -> str:
-    d = _lazy_outcome(s).details
-    if d["constructions"] == d["objects"]:
-        return "each built once"
-    return f"{d['constructions']} built for {d['objects']}, {d['stray_instances_in_use']} stray"
-
-
-def _lazy_violation(s: Mapping[str, Any]) -> str | None:
-    built = sum(1 for who in s["slots"] if who is not None)
-    if s["constructions"] > built:
-        return "this publish replaced an object another thread had already built"
-    return None
-
-
-def _show_registry(s: Mapping[str, Any]) -> str:
-    slots = ", ".join("None" if who is None else f"thread {who}'s" for who in s["slots"])
-    held = "" if s["lock"] is None else f" · lock: thread {s['lock']}"
-    return f"slots [{slots}]{held}"
-
-
-def _getter(t: int, keys: int, sync: str) -> Program:
-    p = ProgramBuilder(t, "worker", registers=("seen",))
-    for key in range(keys):
-        got = f"got{key}"
-        if sync == "lock":
-            p.acquire("lock")
-        p.step("read", f"slot {key}", _peek(t, keys, key), f"read slot {key}", branch=_if_set(got))
-        if sync == "double-checked":
-            p.acquire("lock")
-            p.step(
-                "read",
-                f"slot {key}",
-                _peek(t, keys, key),
-                f"read slot {key} again",
-                branch=_if_set(f"release{key}"),
-            )
-        p.step("write", f"slot {key}", _publish(t, keys, key), f"build and publish object {key}")
-        if sync == "double-checked":
-            p.label(f"release{key}")
-            p.release("lock")
-        p.label(got)
-        if sync == "lock":
-            p.release("lock")
-    return p.build()
-
-
-def _if_set(label: str) -> Callable[[dict[str, Any]], str | None]:
-    return lambda loc: label if loc.pop("seen") else None
-
-
-def _note_got(s: dict[str, Any], t: int, keys: int, key: int, who: int) -> None:
-    got = list(s["got"])
-    got[t * keys + key] = who
-    s["got"] = tuple(got)
-
-
-def _peek(t: int, keys: int, key: int) -> Any:
-    def peek(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        who = s["slots"][key]
-        loc["seen"] = who is not None
-        if who is None:
-            return f"read slot {key}: None"
-        _note_got(s, t, keys, key, who)
-        return f"read slot {key}: thread {who}'s object"
-
-    return peek
-
-
-def _publish(t: int, keys: int, key: int) -> Any:
-    def publish(s: dict[str, Any], loc: dict[str, Any]) -> str:
-        s["constructions"] += 1
-        slots = list(s["slots"])
-        slots[key] = t
-        s["slots"] = tuple(slots)
-        _note_got(s, t, keys, key, t)
-        return f"build object {key}, publish it"
-
-    return publish

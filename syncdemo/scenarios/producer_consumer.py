@@ -16,15 +16,12 @@ import time
 from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from syncdemo.engine.context import ThreadContext
 from syncdemo.engine.evidence import first_of_each_kind, trace_start
 from syncdemo.results import ACCEPTABLE, FORBIDDEN, INTERESTING, Evidence, Outcome, RunConfig, Step
 from syncdemo.scenarios.base import ProducerConsumerRoles, Strategy, WhyItBreaks
-
-if TYPE_CHECKING:
-    from syncdemo.explore.model import Model
 
 CAPACITY = 8
 PUT = "put"
@@ -332,11 +329,6 @@ class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
         self, state: Buffer, contexts: Sequence[ThreadContext], limit: int
     ) -> list[Evidence]:
         return ring_evidence(contexts, limit)
-
-    def model(self, config: RunConfig) -> Model:
-        from syncdemo.explore.models.producer_consumer import producer_consumer_model
-
-        return producer_consumer_model(config, self.split(config.threads))
 
     def cancel(self, state: Buffer) -> None:
         with state.lock:

@@ -190,6 +190,23 @@ class UserScenario(Scenario[Trial]):
         """Trials the watchdog stopped since the last verdict (the engine asks for one verdict
         at the end of each run; a scenario object runs one run at a time)."""
 
+    # --- exploring ------------------------------------------------------------------------
+
+    def code_files(self, workers: Sequence[Callable[..., Any]]) -> frozenset[str]:
+        """The user's file, not this adapter's loop around their worker."""
+        with contextlib.suppress(TypeError, OSError):
+            found = inspect.getsourcefile(self.user_class)
+            if found:
+                return frozenset({found})
+        return super().code_files(workers)
+
+    def explored_state(self, state: Trial, root: str, track: Callable[[Any, str], Any]) -> Trial:
+        state.instance = track(state.instance, "self")
+        return state
+
+    def explored_view(self, state: Trial) -> Any:
+        return state.instance  # the user's object, not this adapter's bookkeeping
+
     # --- one trial ------------------------------------------------------------------------
 
     def setup(self, config: RunConfig) -> Trial:

@@ -1,1 +1,0 @@
-"""Hand-written step models of the scenarios' workers, read only by the explorer."""
