@@ -175,7 +175,8 @@ class CompareRow:
 
     @property
     def spec(self) -> str:
-        return f"{self.run.config.scenario}:{self.run.config.sync}"
+        c = self.run.config
+        return f"{c.scenario}:{c.sync}" + ("" if c.runtime == "threads" else f"@{c.runtime}")
 
     def to_dict(self) -> dict[str, Any]:
         fields = run_fields(self.run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     ),
 )
 @opt.measured_options
+@opt.plot_option
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
 @opt.debug_option
@@ -45,6 +47,7 @@ def compare(
     trials: int,
     seed: int | None,
     switch_interval: float | None,
+    plot: Path | None,
     out: OutputOptions,
     check: bool,
 ) -> None:
@@ -114,4 +117,9 @@ def compare(
             },
         )
 
-    execute(plan, out, check, report)
+    runs = execute(plan, out, check, report)
+    if plot is not None:
+        from syncdemo.batch import Comparison
+        from syncdemo.render.plot import compare_chart
+
+        compare_chart(Comparison.of(runs, [p.safe for p in plan], False), plot)

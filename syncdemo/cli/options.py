@@ -393,6 +393,38 @@ def runtime_option(func: F) -> F:
     )(func)
 
 
+def _plot_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--plot FILE: refused before anything runs when the extra is missing or the name is
+    not an image syncdemo draws."""
+    if value is None:
+        return None
+    from syncdemo.render.plot import EXTENSIONS, EXTRA, available
+
+    check_file(value, "'--plot'")
+    if value.suffix.lower() not in EXTENSIONS:
+        raise click.BadParameter(
+            f"{str(value)!r}: a chart is drawn as {', '.join(EXTENSIONS)}.", param_hint="'--plot'"
+        )
+    if not available():
+        raise click.BadParameter(
+            f"drawing charts needs matplotlib, an optional extra: {EXTRA}", param_hint="'--plot'"
+        )
+    return value
+
+
+def plot_option(func: F) -> F:
+    from pathlib import Path
+
+    return click.option(
+        "--plot",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        callback=_plot_path,
+        metavar="FILE.png",
+        help="Also draw the chart as an image (.png, .svg or .pdf): ops/s of kept work and "
+        "the violation rate. Needs the [plot] extra (matplotlib).",
+    )(func)
+
+
 def seed_option(help: str) -> Callable[[F], F]:
     return click.option("--seed", type=Count(0, MAX_SEED), metavar="S", help=help)
 

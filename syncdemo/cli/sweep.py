@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 @opt.sync_option
 @opt.runtime_option
 @opt.measured_options
+@opt.plot_option
 @output_options
 @opt.check_option("Exit 1 if any row violated its invariant (0 otherwise), for scripts.")
 @opt.debug_option
@@ -51,6 +53,7 @@ def sweep(
     trials: int,
     seed: int | None,
     switch_interval: float | None,
+    plot: Path | None,
     out: OutputOptions,
     check: bool,
 ) -> None:
@@ -106,4 +109,9 @@ def sweep(
             {"json": lambda: render.sweep_json(result), "csv": lambda: render.sweep_csv(result)},
         )
 
-    execute(plan, out, check, report)
+    runs = execute(plan, out, check, report)
+    if plot is not None:
+        from syncdemo.batch import Sweep
+        from syncdemo.render.plot import sweep_chart
+
+        sweep_chart(Sweep.of(runs, False), plot)

@@ -116,7 +116,8 @@ def _compare_table(comparison: Comparison) -> Grid:
         several = any(len(group) > 1 for group in comparison.groups)
         title.append("slowdowns within one scenario and parameters" if several else "unranked")
     noun = runs[0].violation_noun if one and runs else "violations"
-    columns = [Col("--sync" if one else "spec")]
+    several_runtimes = len({r.config.runtime for r in runs}) > 1
+    columns = [Col("spec" if several_runtimes or not one else "--sync")]
     if len(threads) > 1:
         columns.append(Col("threads", "right"))
     if len(iterations) > 1:
@@ -133,7 +134,7 @@ def _compare_table(comparison: Comparison) -> Grid:
     worst = max((r.slowdown or 0.0 for r in rows), default=0.0)
     for row in rows:
         run = row.run
-        name = run.config.sync if one else row.spec
+        name = run.config.sync if one and not several_runtimes else row.spec
         if run.trials and run.ok and not row.safe:
             name += " †"
         cells: list[RenderableType | Alt] = [name]
