@@ -73,6 +73,7 @@ class ScenarioInfo:
     sources: tuple[Source, ...] = ()
     origin: str = "syncdemo"
     """Where the scenario comes from: "syncdemo" (built in), a package, or a file."""
+    runtimes: tuple[str, ...] = ("threads",)
 
     def to_dict(self, *, sources: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -91,8 +92,28 @@ class ScenarioInfo:
             "strategies": [s.to_dict() for s in self.strategies],
             "why": {"gil": self.why_gil, "free_threaded": self.why_free_threaded},
             "origin": self.origin,
+            "runtimes": list(self.runtimes),
         }
         if sources:
             data["windows"] = [w.to_dict() for w in self.windows]
             data["sources"] = [s.to_dict() for s in self.sources]
         return data
+
+
+#: Where each --runtime lets another worker in, and what the workers share.
+RUNTIME_SWITCHES = {
+    "threads": (
+        "under the GIL (CPython 3.10+) a thread can be switched out at a call, a function "
+        "entry or a backward jump, and wherever it releases the GIL (I/O); on a free-threaded "
+        "build threads run in parallel, so anywhere; they share every object"
+    ),
+    "asyncio": (
+        "tasks share one thread and one event loop, which switches tasks only at an await "
+        "that suspends; nothing else is a switch point, and the GIL and the switch interval "
+        "play no part; they share every object"
+    ),
+    "processes": (
+        "each process has its own interpreter and runs in parallel, so anywhere; they share "
+        "only what lives in shared memory (a multiprocessing.Value, say)"
+    ),
+}

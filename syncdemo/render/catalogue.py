@@ -36,6 +36,8 @@ def scenario_list(entries: Sequence[Entry], problems: Sequence[Entry] = ()) -> R
             for n in e.strategies
         )
         name = e.name if e.origin == "syncdemo" else f"{e.name}\n({e.origin})"
+        if len(e.runtimes) > 1:  # threads is every scenario's; say where there are more
+            syncs += "\n(runtimes: " + ", ".join(e.runtimes) + ")"
         table.add_row(name, e.summary, syncs, e.invariant)
     if not problems:
         return table
@@ -88,6 +90,13 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
     if info.origin != "syncdemo":
         head.append("From: ", style="bold")
         head.append(info.origin + "\n")
+    from syncdemo.info import RUNTIME_SWITCHES
+
+    head.append("Runtimes: ", style="bold")
+    head.append(", ".join(info.runtimes) + " (--runtime)\n")
+    for where in info.runtimes:
+        head.append(f"  {where}: ", style="bold")
+        head.append(RUNTIME_SWITCHES[where] + "\n")
 
     strategies = Grid(
         Col("--sync", style="bold"),
@@ -169,7 +178,16 @@ def without_tracing(code: str) -> str:
     return "\n".join(kept)
 
 
-LIST_CSV_FIELDS = ("name", "summary", "invariant", "default_sync", "strategies", "safe", "origin")
+LIST_CSV_FIELDS = (
+    "name",
+    "summary",
+    "invariant",
+    "default_sync",
+    "strategies",
+    "safe",
+    "runtimes",
+    "origin",
+)
 
 
 def list_csv(entries: Sequence[Entry]) -> str:
@@ -189,6 +207,7 @@ def list_csv(entries: Sequence[Entry]) -> str:
                 "default_sync": e.default_sync,
                 "strategies": " ".join(e.strategies),
                 "safe": " ".join(s for s in e.strategies if s in e.safe),
+                "runtimes": " ".join(e.runtimes),
                 "origin": e.origin,
             }
         )

@@ -111,6 +111,7 @@ def describe_entry(scenario: Scenario[Any], target: str, origin: str, name: str 
         strategies=tuple(scenario.strategy_names()),
         safe=frozenset(s.name for s in scenario.strategies if s.safe),
         default_sync=scenario.default_sync,
+        runtimes=tuple(scenario.runtimes),
         origin=origin,
     )
 

@@ -227,6 +227,7 @@ class Scenario(ABC, Generic[S]):
             ),
             sources=self.sources() if sources else (),
             origin=self.origin,
+            runtimes=tuple(self.runtimes),
         )
 
     def sources(self) -> tuple[Source, ...]:

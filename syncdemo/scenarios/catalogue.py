@@ -19,6 +19,7 @@ BUILTINS: tuple[Entry, ...] = (
         strategies=("none", "lock"),
         safe=frozenset(["lock"]),
         default_sync="none",
+        runtimes=("threads", "asyncio", "processes"),
     ),
     Entry(
         name="locked-counter",
@@ -28,6 +29,7 @@ BUILTINS: tuple[Entry, ...] = (
         strategies=("none", "lock"),
         safe=frozenset(["lock"]),
         default_sync="lock",
+        runtimes=("threads", "asyncio", "processes"),
     ),
     Entry(
         name="producer-consumer",

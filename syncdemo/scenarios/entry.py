@@ -25,6 +25,8 @@ class Entry:
     safe: frozenset[str] = field(default_factory=frozenset)
     """The strategies that keep the invariant."""
     default_sync: str = ""
+    runtimes: tuple[str, ...] = ("threads",)
+    """What can run its workers (--runtime)."""
     origin: str = BUILTIN
     """"syncdemo" for built-ins, else the distribution that declared the entry point."""
     problem: str = ""
