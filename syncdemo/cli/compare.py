@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument(
-    "specs", nargs=-1, required=True, metavar="NAME | SPEC...", shell_complete=opt.complete_spec
+    "specs",
+    nargs=-1,
+    required=True,
+    metavar="NAME | SPEC...",
+    shell_complete=opt.completion("complete_spec"),
 )
 @opt.threads_option("Worker threads, the same for every spec.  [default: each scenario's]")
 @opt.iterations_option("Work per thread, the same for every spec.  [default: each scenario's]")

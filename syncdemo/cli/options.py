@@ -10,13 +10,11 @@ Only click is imported at module level: ``--help`` and shell completion stay fas
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -243,86 +241,18 @@ def fresh_seed(seed: int | None) -> int:
     return secrets.randbelow(2**32) if seed is None else seed
 
 
-# --- completion ---------------------------------------------------------------------------
-
-
-def complete_scenario(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    from syncdemo import scenarios
-
-    found = [
-        CompletionItem(entry.name, help=entry.summary)
-        for entry in scenarios.entries()
-        if entry.name.startswith(incomplete)
-    ]
-    if not found or "/" in incomplete or "." in incomplete:  # the user's own FILE.py
-        found.append(CompletionItem(incomplete, type="file"))
-    return found
-
-
-def strategies_of(name: str, incomplete: str) -> list[CompletionItem]:
-    """The strategies of scenario ``name`` that start with ``incomplete`` ([] if unknown)."""
-    from syncdemo import scenarios
-
-    try:
-        scenario = scenarios.get(name)
-    except LookupError:
-        return []
-    return [
-        CompletionItem(s.name, help=s.summary)
-        for s in scenario.strategies
-        if s.name.startswith(incomplete)
-    ]
-
-
-def complete_sync(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    """--sync's strategies for the NAME given, even when '--sync' ends the line (then Click
-    leaves NAME unparsed, in ctx.args); every scenario's when no NAME is known."""
-    from syncdemo import scenarios
-
-    name = ctx.params.get("name") or (ctx.args[0] if ctx.args else None)
-    if name:
-        found = strategies_of(name, incomplete)
-        if found:
-            return found
-    seen: dict[str, str] = {}
-    for entry in scenarios.entries():
-        for strategy in entry.strategies:
-            seen.setdefault(strategy, "")
-    with contextlib.suppress(LookupError):
-        if name:
-            seen = {s.name: s.summary for s in scenarios.get(name).strategies}
-    return [CompletionItem(n, help=h or None) for n, h in seen.items() if n.startswith(incomplete)]
-
-
-def complete_spec(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    """NAME, and NAME:SYNC once a colon is typed.
-
-    bash splits words at ':', so there 'counter:lo' arrives as 'counter', ':', 'lo' and
-    'counter:' as 'counter', ':'; zsh and fish pass the word as typed.
-    """
-    before = tuple(ctx.params.get("specs") or ())
-    if incomplete == ":" and before:
-        name, prefix, incomplete = before[-1], ":", ""
-    elif len(before) > 1 and before[-1] == ":":
-        name, prefix = before[-2], ""
-    elif ":" in incomplete:
-        name, _, incomplete = incomplete.partition(":")
-        prefix = f"{name}:"
-    else:
-        return complete_scenario(ctx, param, incomplete)
-    return [
-        CompletionItem(prefix + item.value, help=item.help)
-        for item in strategies_of(name, incomplete)
-    ]
-
-
 # --- option decorators --------------------------------------------------------------------
+
+
+def completion(name: str) -> Callable[..., Any]:
+    """The completion function ``name`` of syncdemo.cli.complete, imported when used."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        from syncdemo.cli import complete as completions
+
+        return getattr(completions, name)(ctx, param, incomplete)
+
+    return complete
 
 
 def _apply(func: F, options: tuple[Callable[[Any], Any], ...]) -> F:
@@ -333,7 +263,7 @@ def _apply(func: F, options: tuple[Callable[[Any], Any], ...]) -> F:
 
 def scenario_argument(func: F) -> F:
     """NAME: a scenario, completed from the registry (or a file, by the shell)."""
-    return click.argument("name", shell_complete=complete_scenario)(func)
+    return click.argument("name", shell_complete=completion("complete_scenario"))(func)
 
 
 def threads_option(
@@ -374,7 +304,7 @@ def sync_option(func: F) -> F:
     return click.option(
         "--sync",
         "-s",
-        shell_complete=complete_sync,
+        shell_complete=completion("complete_sync"),
         help="Sync strategy, e.g. none or lock.  [default: the scenario's]",
     )(func)
 
