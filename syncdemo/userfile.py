@@ -263,7 +263,7 @@ def _is_strategy(cls: type, name: str) -> bool:
 
 
 def adapt_name(cls: type) -> str:
-    from syncdemo.scenarios.user import kebab
+    from syncdemo.scenarios.user_class import kebab
 
     own = getattr(cls, "name", None)
     return own if isinstance(own, str) and own else kebab(cls.__name__)

@@ -16,27 +16,32 @@ the user's own code while it runs becomes an ``EngineError`` chained to it (exit
 from __future__ import annotations
 
 import contextlib
-import dis
 import inspect
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from syncdemo.decorators import STRATEGY_MARK, StrategyMark
 from syncdemo.engine.context import Stopped, ThreadContext, Worker
 from syncdemo.engine.watchdog import Stuck
 from syncdemo.results import Outcome, RunConfig, Scalar
-from syncdemo.scenarios import ScenarioError
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
+from syncdemo.scenarios.user_class import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_THREADS,
+    MAX_ITERATIONS,
+    MAX_THREADS,
+    BadUserClass,
+    UserStrategy,
+    called_functions,
+    has_switch_points,
+    kebab,
+    read_count,
+    read_strategies,
+    source_of,
+)
 
-#: Defaults of a class that does not set ``threads`` / ``iterations``.
-DEFAULT_THREADS = 4
-DEFAULT_ITERATIONS = 1_000
-MAX_THREADS = 2048
-MAX_ITERATIONS = 10_000_000
 #: Set on each fresh instance before its setup(): the run's --threads and --iterations.
 RUN_ATTRIBUTES = ("threads", "iterations")
 #: After the stop flag is set, how long threads get to leave a call on their own before a
@@ -57,10 +62,6 @@ _WHY = WhyItBreaks(
 )
 
 
-class BadUserClass(ScenarioError):
-    """The class cannot be a scenario (no worker, no check, a strategy named twice...)."""
-
-
 @dataclass(eq=False)
 class Trial:
     """One trial's shared state: the user's fresh instance, and per-thread bookkeeping that
@@ -74,60 +75,6 @@ class Trial:
     """Set by :meth:`UserScenario.cancel`, which the engine calls right after setting the
     stop flag: the workers read it between calls without a call of their own, which would
     be one more place for a thread switch outside the user's race window."""
-
-
-@dataclass(frozen=True)
-class UserStrategy:
-    name: str
-    method: str
-    safe: bool
-    summary: str
-    function: Callable[..., Any] = field(repr=False)
-
-
-def kebab(name: str) -> str:
-    """'BankAccount' -> 'bank-account', 'HTTPCache' -> 'http-cache', 'my_case' -> 'my-case'."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name)
-    return spaced.replace("_", "-").strip("-").lower()
-
-
-def _strategies(cls: type, label: str) -> list[UserStrategy]:
-    """``worker`` as strategy none (or as its own mark says), then every marked method."""
-    found: list[UserStrategy] = []
-    for attr in dir(cls):
-        function = inspect.getattr_static(cls, attr, None)
-        mark = getattr(function, STRATEGY_MARK, None)
-        if attr == "worker" and mark is None:
-            mark = StrategyMark("none", False, "")
-        if not isinstance(mark, StrategyMark):
-            continue
-        if not callable(function):
-            raise BadUserClass(f"{label}: {attr} is marked as a strategy but is not a method.")
-        doc = inspect.getdoc(function) or ""
-        summary = mark.summary or doc.split("\n", 1)[0] or f"{attr}() as written"
-        found.append(UserStrategy(mark.name, attr, mark.safe, summary, function))
-    found.sort(key=lambda s: (s.method != "worker", _line(s.function)))
-    seen: dict[str, str] = {}
-    for s in found:
-        if s.name in seen:
-            raise BadUserClass(
-                f"{label}: strategy {s.name!r} is declared twice, by {seen[s.name]}() and "
-                f"{s.method}(); give each @syncdemo.strategy its own name."
-            )
-        seen[s.name] = s.method
-    return found
-
-
-def _line(function: Callable[..., Any]) -> int:
-    code = getattr(function, "__code__", None)
-    return code.co_firstlineno if code is not None else 0
-
-
-def _count(cls: type, attr: str, default: int, high: int, label: str) -> int:
-    value = getattr(cls, attr, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise BadUserClass(f"{label}: {attr} = {value!r}; it must be a whole number 1 to {high:,}.")
-    return value
 
 
 class UserScenario(Scenario[Trial]):
@@ -162,7 +109,7 @@ class UserScenario(Scenario[Trial]):
         )
         self.shared_state = f"an instance of {cls.__name__}, made fresh for each trial"
         self.invariant = str(getattr(cls, "invariant", "") or "check() returns True")
-        self.user_strategies = _strategies(cls, label)
+        self.user_strategies = read_strategies(cls, label)
         self.strategies = tuple(
             Strategy(
                 name=s.name,
@@ -179,8 +126,8 @@ class UserScenario(Scenario[Trial]):
                 f"{label}: default_sync = {self.default_sync!r} is not one of its strategies: "
                 f"{', '.join(self.strategy_names())}."
             )
-        self.default_threads = _count(cls, "threads", DEFAULT_THREADS, MAX_THREADS, label)
-        self.default_iterations = _count(
+        self.default_threads = read_count(cls, "threads", DEFAULT_THREADS, MAX_THREADS, label)
+        self.default_iterations = read_count(
             cls, "iterations", DEFAULT_ITERATIONS, MAX_ITERATIONS, label
         )
         self.has_outcome = callable(getattr(cls, "outcome", None))
@@ -299,7 +246,7 @@ class UserScenario(Scenario[Trial]):
                 strategy=s.name,
                 role="worker",
                 function=s.method,
-                code=_source(s.function),
+                code=source_of(s.function),
             )
             for s in self.user_strategies
         ]
@@ -308,7 +255,7 @@ class UserScenario(Scenario[Trial]):
             for n in ("setup", "check", "outcome")
             if callable(getattr(self.user_class, n, None))
         ]
-        helpers += _called_functions(self.user_strategies)
+        helpers += called_functions(self.user_strategies)
         if helpers:
             names = ", ".join(f"{h.__name__}()" for h in helpers)
             found.append(
@@ -317,7 +264,7 @@ class UserScenario(Scenario[Trial]):
                     strategy="",
                     role="",
                     function=names,
-                    code="\n\n".join(_source(h) for h in helpers),
+                    code="\n\n".join(source_of(h) for h in helpers),
                 )
             )
         return tuple(found)
@@ -348,7 +295,7 @@ class UserScenario(Scenario[Trial]):
                 "in parallel here and nothing stops them interleaving; it just did not happen "
                 "this time. Try more --iterations or --trials."
             )
-        if _switch_points(method.function):
+        if has_switch_points(method.function):
             return (
                 f"No violation in {trials}, but --sync {strategy.name} is unsafe: "
                 f"{method.method}() calls functions, so a thread switch can land between a read "
@@ -449,38 +396,3 @@ def _call(function: Callable[[], Any], what: str) -> Any:
         return function()
     except Exception as exc:
         raise _failure(f"{what} raised {type(exc).__name__}: {exc}") from exc
-
-
-def _source(function: Callable[..., Any]) -> str:
-    try:
-        return inspect.getsource(function).rstrip()
-    except (OSError, TypeError):
-        return f"# the source of {getattr(function, '__name__', function)} is not available"
-
-
-def _called_functions(strategies: Sequence[UserStrategy]) -> list[Callable[..., Any]]:
-    """Plain functions of the user's module that the workers call (a log(), a helper)."""
-    found: dict[str, Callable[..., Any]] = {}
-    for s in strategies:
-        code = getattr(s.function, "__code__", None)
-        module_globals = getattr(s.function, "__globals__", {})
-        for name in code.co_names if code is not None else ():
-            value = module_globals.get(name)
-            if inspect.isfunction(value) and value.__module__ == s.function.__module__:
-                found.setdefault(name, value)
-    return list(found.values())
-
-
-def _switch_points(function: Callable[..., Any]) -> bool:
-    """Whether the function's own bytecode calls anything or loops: the places where the
-    GIL may change hands (3.10+), besides I/O inside a call."""
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return True
-    for ins in dis.get_instructions(code):
-        name = ins.opname
-        if name.startswith("CALL") or name in ("FOR_ITER", "JUMP_BACKWARD", "BEFORE_WITH"):
-            return True
-        if name == "SETUP_WITH" or (name == "JUMP_ABSOLUTE" and (ins.argval or 0) < ins.offset):
-            return True
-    return False
