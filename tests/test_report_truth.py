@@ -21,12 +21,13 @@ from click.testing import Result
 from rich.console import Console
 
 from syncdemo import scenarios
-from syncdemo.batch import Comparison, Sweep
+from syncdemo.batch import Comparison
 from syncdemo.engine import runner as engine
 from syncdemo.engine.context import CHUNK, Stopped, ThreadContext
 from syncdemo.render.compare import compare_table
 from syncdemo.render.table import run_report
 from syncdemo.results import Outcome, RunConfig, RunResult
+from syncdemo.sweep import Sweep
 
 MakeResult = Callable[..., RunResult]
 Invoke = Callable[..., Result]

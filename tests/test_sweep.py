@@ -14,10 +14,11 @@ from click.testing import Result
 from rich.console import Console
 from test_output_formats import check_schema
 
-from syncdemo.batch import SWEEP_CSV_FIELDS, Sweep
+from syncdemo.batch import SWEEP_CSV_FIELDS
 from syncdemo.cli.lists import MAX_POINTS, ListError, parse_counts
 from syncdemo.render.compare import bar, column_chart, sweep_csv, sweep_json, sweep_table
 from syncdemo.results import RunResult
+from syncdemo.sweep import Sweep
 
 Invoke = Callable[..., Result]
 MakeResult = Callable[..., RunResult]

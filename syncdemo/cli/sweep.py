@@ -100,8 +100,8 @@ def sweep(
     plan = [Planned.of(scenario, sync, t, n, **settings) for n in iterations for t in threads]
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
-        from syncdemo.batch import Sweep
         from syncdemo.render import compare as render
+        from syncdemo.sweep import Sweep
 
         result = Sweep.of(runs, interrupted)
         return (
@@ -111,7 +111,7 @@ def sweep(
 
     runs = execute(plan, out, check, report)
     if plot is not None:
-        from syncdemo.batch import Sweep
         from syncdemo.render.plot import sweep_chart
+        from syncdemo.sweep import Sweep
 
         sweep_chart(Sweep.of(runs, False), plot)

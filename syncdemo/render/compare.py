@@ -20,13 +20,12 @@ from syncdemo.batch import (
     COMPARE_CSV_FIELDS,
     SWEEP_CSV_FIELDS,
     Comparison,
-    Sweep,
-    SweepRow,
     lost_fraction,
 )
 from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.render.table import amount, rate, runtime_line, seconds
 from syncdemo.results import RunResult
+from syncdemo.sweep import Sweep, SweepRow
 
 #: Left-to-right eighths of a cell, for horizontal bars.
 EIGHTHS = " ▏▎▍▌▋▊▉█"

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from syncdemo.batch import Comparison, Sweep
+    from syncdemo.batch import Comparison
+    from syncdemo.sweep import Sweep
 
 #: The image formats a chart can be saved as (from the file's extension).
 EXTENSIONS = (".png", ".svg", ".pdf")
