@@ -8,7 +8,13 @@ built-in scenario = its module + a row here + its tests.
 
 from __future__ import annotations
 
+import sys
+
 from syncdemo.scenarios.entry import Entry
+
+#: queue-shutdown's shutdown strategy needs Queue.shutdown() (CPython 3.13+); its module
+#: asks the same question, so the row and the class agree on every interpreter.
+_QUEUE_SHUTDOWN = sys.version_info >= (3, 13)
 
 BUILTINS: tuple[Entry, ...] = (
     Entry(
@@ -145,5 +151,15 @@ BUILTINS: tuple[Entry, ...] = (
         strategies=("semaphore", "bounded", "with"),
         safe=frozenset(["with"]),
         default_sync="semaphore",
+    ),
+    Entry(
+        name="queue-shutdown",
+        target="syncdemo.scenarios.queue_shutdown:QueueShutdownScenario",
+        summary="Consumers stop when the queue looks empty: items left behind, or get() for ever.",
+        invariant="every item is consumed and every consumer stops",
+        # Queue.shutdown() is new in 3.13: the strategy exists where the interpreter has it
+        strategies=("none", "sentinel", "timeout", *(("shutdown",) if _QUEUE_SHUTDOWN else ())),
+        safe=frozenset(["sentinel", "timeout", *(["shutdown"] if _QUEUE_SHUTDOWN else [])]),
+        default_sync="none",
     ),
 )
