@@ -22,8 +22,8 @@ BUILTINS: tuple[Entry, ...] = (
         target="syncdemo.scenarios.counter:CounterScenario",
         summary="Threads increment one shared integer; unsynchronized increments get lost.",
         invariant="final value == threads x iterations",
-        strategies=("none", "lock"),
-        safe=frozenset(["lock"]),
+        strategies=("none", "lock", "sharded"),
+        safe=frozenset(["lock", "sharded"]),
         default_sync="none",
     ),
     Entry(
@@ -31,8 +31,8 @@ BUILTINS: tuple[Entry, ...] = (
         target="syncdemo.scenarios.counter:LockedCounterScenario",
         summary="The counter with a threading.Lock around each increment; no update is lost.",
         invariant="final value == threads x iterations",
-        strategies=("none", "lock"),
-        safe=frozenset(["lock"]),
+        strategies=("none", "lock", "sharded"),
+        safe=frozenset(["lock", "sharded"]),
         default_sync="lock",
     ),
     Entry(
@@ -160,6 +160,24 @@ BUILTINS: tuple[Entry, ...] = (
         # Queue.shutdown() is new in 3.13: the strategy exists where the interpreter has it
         strategies=("none", "sentinel", "timeout", *(("shutdown",) if _QUEUE_SHUTDOWN else ())),
         safe=frozenset(["sentinel", "timeout", *(["shutdown"] if _QUEUE_SHUTDOWN else [])]),
+        default_sync="none",
+    ),
+    Entry(
+        name="print-interleave",
+        target="syncdemo.scenarios.print_interleave:PrintInterleaveScenario",
+        summary="Threads print whole lines to one stream; print() writes twice, so lines mix.",
+        invariant="every line is exactly one thread's message",
+        strategies=("none", "lock", "one-write"),
+        safe=frozenset(["lock", "one-write"]),
+        default_sync="none",
+    ),
+    Entry(
+        name="shared-dict",
+        target="syncdemo.scenarios.shared_dict:SharedDictScenario",
+        summary="Threads count words into one dict with d[w] = d.get(w, 0) + 1; counts get lost.",
+        invariant="every word's count equals the times it was handed out",
+        strategies=("none", "lock", "merge", "append"),
+        safe=frozenset(["append", "lock", "merge"]),
         default_sync="none",
     ),
 )
