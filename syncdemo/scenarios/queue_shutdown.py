@@ -330,7 +330,11 @@ class QueueShutdownScenario(ProducerConsumerRoles[Line]):
             "stuck_in_get": stuck,
         }
         if state.stuck is not None:
-            details.update(detected_by=state.stuck.reason, seen=state.stuck.detail)
+            details.update(
+                detected_by=state.stuck.reason,
+                stalled_s=round(state.stuck.stalled_s, 3),
+                seen=state.stuck.detail,
+            )
         return Outcome(
             expected=produced,
             observed=len(consumed),
