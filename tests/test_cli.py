@@ -127,8 +127,8 @@ def test_list_as_csv_has_a_row_per_scenario(invoke: Invoke) -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["name"] for r in rows] == scenarios.names()
     counter = rows[0]
-    assert counter["strategies"].split() == ["none", "lock"]
-    assert counter["safe"] == "lock"
+    assert counter["strategies"].split() == ["none", "lock", "sharded"]
+    assert counter["safe"].split() == ["lock", "sharded"]
 
 
 def test_list_rejects_an_unknown_format(
