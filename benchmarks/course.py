@@ -13,6 +13,7 @@ it finished is reported and the rest is marked as not run.
 
     python benchmarks/course.py                          # this interpreter, 20 runs each
     python benchmarks/course.py --python PATH --python PATH2 --runs 20 --budget 900
+    python benchmarks/course.py --only livelock --only shared-dict      # some scenarios
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SCENARIOS = (
 COUNTER_STRATEGIES = ("none", "sharded")
 
 
-def child(runs: int, budget: float) -> None:
+def child(runs: int, budget: float, only: list[str]) -> None:
     """Run everything on this interpreter; one JSON line per (scenario, strategy)."""
     sys.path.insert(0, str(ROOT))
     from syncdemo import scenarios
@@ -50,7 +51,7 @@ def child(runs: int, budget: float) -> None:
 
     deadline = time.monotonic() + budget
     print(json.dumps({"python": sys.version.split()[0], "gil": gil_enabled()}), flush=True)
-    for name in SCENARIOS:
+    for name in only or SCENARIOS:
         scenario = scenarios.get(name)
         for strategy in scenario.strategies:
             if name == "counter" and strategy.name not in COUNTER_STRATEGIES:
@@ -99,7 +100,7 @@ def child(runs: int, budget: float) -> None:
             print(json.dumps(row), flush=True)
 
 
-def parent(pythons: list[str], runs: int, budget: float) -> None:
+def parent(pythons: list[str], runs: int, budget: float, only: list[str]) -> None:
     columns: list[str] = []
     table: dict[tuple[str, str], dict[str, str]] = {}
     safe: dict[tuple[str, str], bool] = {}
@@ -108,7 +109,10 @@ def parent(pythons: list[str], runs: int, budget: float) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         try:
             out = subprocess.run(
-                [python, __file__, "--child", "--runs", str(runs), "--budget", str(budget)],
+                [
+                    *(python, __file__, "--child", "--runs", str(runs), "--budget", str(budget)),
+                    *(f"--only={name}" for name in only),
+                ],
                 capture_output=True,
                 text=True,
                 timeout=budget + 120,
@@ -157,12 +161,13 @@ def main() -> None:
     parser.add_argument("--python", action="append", default=[], help="interpreter (repeat)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--budget", type=float, default=900, help="seconds per interpreter")
+    parser.add_argument("--only", action="append", default=[], help="scenario (repeat)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.runs, args.budget)
+        child(args.runs, args.budget, args.only)
     else:
-        parent(args.python or [sys.executable], args.runs, args.budget)
+        parent(args.python or [sys.executable], args.runs, args.budget, args.only)
 
 
 if __name__ == "__main__":

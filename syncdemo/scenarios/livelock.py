@@ -173,8 +173,9 @@ class LivelockScenario(Scenario[Pairs]):
     helpers = (take_both_politely, do_job, partner_of)
     default_sync = "polite"
     default_threads = 2
-    default_iterations = 10_000
-    """Enough that, under the GIL, one thread cannot finish its jobs before the other starts."""
+    default_iterations = 50_000
+    """Enough that one thread cannot finish its jobs before its partner starts, even when a
+    busy machine starts the partner tens of milliseconds late."""
     iterations_meaning = "jobs per thread"
 
     def setup(self, config: RunConfig) -> Pairs:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from syncdemo.engine.context import ThreadContext
+from syncdemo.engine.runtime import gil_enabled
 from syncdemo.results import Outcome, RunConfig, Scalar
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
@@ -152,7 +153,10 @@ class SharedDictScenario(Scenario[Words]):
     default_sync = "none"
     default_threads = 8
     """More threads than cores: on a busy machine a thread switch then comes more often."""
-    default_iterations = 20_000
+    default_iterations = 60_000 if gil_enabled() else 10_000
+    """Under the GIL, enough that the threads overlap even when a busy machine starts some
+    late; on a free-threaded build, where every operation waits for the dict's lock (8
+    threads on a few cores take seconds for 10,000 words each), fewer."""
     iterations_meaning = "words per thread"
 
     def setup(self, config: RunConfig) -> Words:
