@@ -2,6 +2,10 @@
 and --sync lock, the share lost, and (processes) the start-up measured apart.
 
 Run by hand (not by CI):  python benchmarks/runtimes.py [--trials 5] [--python PATH]
+                          python benchmarks/runtimes.py --demos 20 [--python PATH]
+
+``--demos N`` instead runs the default demonstration (``run counter --runtime R``, and
+``--sync lock``) N times on asyncio and on processes and counts the runs that lost updates.
 
 Each run is a fresh ``python -m syncdemo run counter ... -f json`` process with this
 checkout first on its path; the figures are medians over the run's trials, as the report
@@ -41,7 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--demos", type=int, default=0)
     args = parser.parse_args()
+    if args.demos:
+        demos(args.python, args.demos)
+        return
     print(f"{args.python}: counter, 4 workers, median of {args.trials} trials")
     print(f"{'runtime':<10} {'--sync':<6} {'kept ops/s':>12} {'lost':>7} {'violated':>9} "
           f"{'start-up':>9}")  # fmt: skip
@@ -60,6 +68,17 @@ def main() -> None:
                 f"{data['summary']['violated']:>4}/{len(trials):<4} "
                 + (f"{startup[median] * 1e3:>6.1f} ms" if runtime == "processes" else "")
             )
+
+
+def demos(python: str, runs: int) -> None:
+    print(f"{python}: default runs of counter, {runs} of each")
+    for runtime in ("asyncio", "processes"):
+        for sync in ("none", "lock"):
+            lost = 0
+            for _ in range(runs):
+                data = run(python, runtime, sync, 3)
+                lost += not data["ok"]
+            print(f"{runtime:<10} --sync {sync:<5} lost updates in {lost}/{runs} runs")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,12 @@ def test_compare_explicit_specs_in_order(invoke: Invoke) -> None:
 
 def test_compare_bare_name_among_specs_means_all_and_repeats_run_once(invoke: Invoke) -> None:
     data = compare_json_of(invoke, "counter:lock", "counter", "barrier:none", *FAST)
-    assert [r["spec"] for r in data["rows"]] == ["counter:lock", "counter:none", "barrier:none"]
+    assert [r["spec"] for r in data["rows"]] == [
+        "counter:lock",
+        "counter:none",
+        "counter:sharded",
+        "barrier:none",
+    ]
 
 
 def test_compare_rows_summarise_their_runs(invoke: Invoke) -> None:
@@ -109,7 +114,9 @@ def test_compare_rows_summarise_their_runs(invoke: Invoke) -> None:
     assert min(r["slowdown"] for r in data["rows"]) == pytest.approx(1.0)
     fastest = min(data["rows"], key=lambda r: r["slowdown"])
     assert data["fastest"] == fastest["spec"]
-    assert data["cheapest_safe"] == "counter:lock", "the only safe strategy, and it held"
+    safe_rows = [r for r in data["rows"] if r["spec"] in ("counter:lock", "counter:sharded")]
+    cheapest = min(safe_rows, key=lambda r: r["slowdown"])
+    assert data["cheapest_safe"] == cheapest["spec"], "the faster of the two safe strategies"
     assert data["ok"] is all(r["ok"] for r in data["rows"])
     assert data["interrupted"] is False
 
@@ -125,7 +132,11 @@ def test_compare_table(invoke: Invoke) -> None:
     assert re.search(r"^none( †)?\s+│\s+\d/2 │", out, re.M), out
     assert re.search(r"^lock\s+│\s+0/2 │\s+0 \(0\.0%\)", out, re.M), out
     assert "slowdown" in out
-    assert "The cheapest strategy that kept the invariant: counter:lock" in " ".join(out.split())
+    assert re.search(r"^sharded\s+│\s+0/2 │\s+0 \(0\.0%\)", out, re.M), out
+    assert re.search(
+        "The cheapest strategy that kept the invariant: counter:(lock|sharded)",
+        " ".join(out.split()),
+    )
     assert result.stderr == "", "no progress bar when stderr is not a terminal"
 
 
@@ -133,11 +144,11 @@ def test_compare_jsonl_is_one_run_object_per_line(invoke: Invoke) -> None:
     result = invoke("compare", "counter", *FAST, "--format", "jsonl")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     runs = [json.loads(line) for line in lines]
     for run in runs:
         check_schema(run)
-    assert [r["sync"] for r in runs] == ["none", "lock"]
+    assert [r["sync"] for r in runs] == ["none", "lock", "sharded"]
 
 
 def test_compare_csv_has_one_row_per_strategy(invoke: Invoke) -> None:
@@ -146,8 +157,8 @@ def test_compare_csv_has_one_row_per_strategy(invoke: Invoke) -> None:
     reader = csv.DictReader(io.StringIO(result.stdout))
     assert tuple(reader.fieldnames or ()) == COMPARE_CSV_FIELDS
     rows = list(reader)
-    assert [r["spec"] for r in rows] == ["counter:none", "counter:lock"]
-    assert [r["safe"] for r in rows] == ["false", "true"]
+    assert [r["spec"] for r in rows] == ["counter:none", "counter:lock", "counter:sharded"]
+    assert [r["safe"] for r in rows] == ["false", "true", "true"]
     for row in rows:
         assert (row["threads"], row["iterations"], row["trials"]) == ("2", "200", "2")
         assert row["ok"] in ("true", "false")
@@ -186,7 +197,7 @@ def test_check_keeps_the_data_on_stdout(invoke: Invoke) -> None:
     ("args", "expected"),
     [
         (["countr"], "Did you mean 'counter'"),
-        (["counter:queue"], "counter has no strategy 'queue'; choose from: none, lock."),
+        (["counter:queue"], "counter has no strategy 'queue'; choose from: none, lock, sharded."),
         (["counter:lock", "nosuch:lock"], "No scenario named 'nosuch'"),
         ([], "Missing argument"),
         (["counter", "--threads", "0"], "2048"),
@@ -240,7 +251,7 @@ def test_ctrl_c_shows_the_runs_that_finished_and_exits_130(
     data = json.loads(result.stdout)
     assert data["interrupted"] is True
     assert [r["spec"] for r in data["rows"]] == ["counter:none"]
-    assert "Interrupted after 1 of 2 runs." in result.stderr
+    assert "Interrupted after 1 of 3 runs." in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -175,6 +175,7 @@ def test_output_file_with_quiet_prints_nothing(invoke: Invoke, tmp_path: Path) -
     assert [r["spec"] for r in json.loads(target.read_text())["rows"]] == [
         "counter:none",
         "counter:lock",
+        "counter:sharded",
     ]
 
 
@@ -402,7 +403,7 @@ def offered(line: str) -> list[str]:
         ("syncdemo compare prod", ["producer-consumer"]),
         ("syncdemo compare counter:none bar", ["barrier"]),
         ("syncdemo sweep producer-consumer --sync ", ["none", "condition", "queue"]),
-        ("syncdemo sweep counter -s ", ["none", "lock"]),
+        ("syncdemo sweep counter -s ", ["none", "lock", "sharded"]),
         ("syncdemo sweep counter -f ", ["table", "json", "jsonl", "csv", "text", "svg", "html"]),
         ("syncdemo run counter --format j", ["json", "jsonl"]),
     ],
@@ -439,4 +440,8 @@ def test_bash_completion_script_completes_a_spec_split_at_the_colon(tmp_path: Pa
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["split: lock", "colon: :none :lock", "name: barrier"]
+    assert done.stdout.splitlines() == [
+        "split: lock",
+        "colon: :none :lock :sharded",
+        "name: barrier",
+    ]

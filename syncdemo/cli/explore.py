@@ -101,9 +101,8 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     "--limit",
     type=Count(1, MAX_LIMIT),
     metavar="RUNS",
-    default=DEFAULT_LIMIT,
-    show_default=True,
-    help="The most schedules a search runs; past it, it stops and says so.",
+    help="The most schedules a search runs; past it, it stops and says so.  "
+    f"[default: {DEFAULT_LIMIT:,}, fewer for a livelock]",
 )
 @click.option(
     "--export-trace",
@@ -127,7 +126,7 @@ def explore(
     schedule: str | None,
     quiz: bool,
     answer: str | None,
-    limit: int,
+    limit: int | None,
     export_trace: Path | None,
     out: OutputOptions,
     check: bool,
@@ -192,7 +191,7 @@ def explore(
                 config,
                 granularity=granularity,
                 max_preemptions=max_preemptions,
-                limit=limit,
+                limit=limit or scenario.explore_limit or DEFAULT_LIMIT,
                 random=runs,
                 seed=opt.fresh_seed(seed) if runs is not None else 0,
                 name=report.name,

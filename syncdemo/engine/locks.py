@@ -17,10 +17,11 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from syncdemo.engine.context import Stopped, ThreadContext
-from syncdemo.engine.watchdog import CYCLE, Stuck
+from syncdemo.engine.watchdog import CYCLE, LEAKED, Diagnosis, Stuck
 from syncdemo.results import Scalar
 
 #: How long one timed acquire blocks before the waiter looks at the stop flag. A release
@@ -35,10 +36,13 @@ class Who:
 
     name: str
     stop: threading.Event
+    finished: threading.Event | None = None
+    """Set once the thread's worker has returned (the engine's ``ThreadContext.finished``):
+    a lock it still holds then is leaked."""
 
 
 def member(name: str, ctx: ThreadContext) -> Who:
-    return Who(name, ctx.stop)
+    return Who(name, ctx.stop, ctx.finished)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Snapshot:
     """thread name -> the lock it waits for."""
     patient: frozenset[str]
     """The waiting threads that wait without a time limit (a trylock does not)."""
+    finished: frozenset[str] = frozenset()
+    """The holders whose thread has finished: whatever they hold, nobody will release."""
 
 
 def natural(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -88,6 +94,13 @@ def find_cycle(snap: Snapshot, *, patient_only: bool = True) -> list[str] | None
 
 def describe_cycle(snap: Snapshot, cycle: list[str]) -> str:
     """ "philosopher 0 holds fork 0, waits for fork 1 -> philosopher 1 holds fork 1, ..."."""
+    if len(cycle) == 1:
+        (thread,) = cycle
+        lock = snap.waiting[thread]
+        return (
+            f"{thread} holds {lock} and waits for {lock} itself: a cycle of one thread "
+            "(the lock is not re-entrant)"
+        )
     steps = []
     for i, thread in enumerate(cycle):
         held = snap.waiting[cycle[i - 1]]  # what the previous thread waits for, this one holds
@@ -108,6 +121,24 @@ def describe_graph(snap: Snapshot, leave_out: Iterable[str] = ()) -> str:
     return "; ".join(edges)
 
 
+def describe_leak(snap: Snapshot) -> str | None:
+    """A lock held by a thread that has finished, while others wait for it without a time
+    limit, in words; None if there is none. Nobody in the program will release it."""
+    for lock, holder in sorted(snap.holders.items()):
+        if holder not in snap.finished:
+            continue
+        waiters = sorted(
+            (t for t, wanted in snap.waiting.items() if wanted == lock and t in snap.patient),
+            key=natural,
+        )
+        if waiters:
+            return (
+                f"{lock} is still held by {holder}, which has finished without releasing "
+                f"it; {', '.join(waiters)} wait{'s' if len(waiters) == 1 else ''} for it for ever"
+            )
+    return None
+
+
 class WaitForGraph:
     """The bookkeeping shared by every :class:`TracedLock` of one trial."""
 
@@ -116,19 +147,29 @@ class WaitForGraph:
         self._holders: dict[str, str] = {}
         self._waiting: dict[str, str] = {}
         self._patient: set[str] = set()
+        self._ends: dict[str, threading.Event] = {}
+        """thread name -> its ``finished`` event, for the threads that hold a lock."""
 
-    def lock(self, name: str) -> TracedLock:
-        return TracedLock(self, name)
+    def lock(self, name: str, *, reentrant: bool = False) -> TracedLock:
+        return TracedLock(self, name, reentrant=reentrant)
 
     def snapshot(self) -> Snapshot:
         with self._meta:
-            return Snapshot(dict(self._holders), dict(self._waiting), frozenset(self._patient))
+            holders = dict(self._holders)
+            finished = frozenset(
+                t for t in holders.values() if t in self._ends and self._ends[t].is_set()
+            )
+            return Snapshot(holders, dict(self._waiting), frozenset(self._patient), finished)
 
     def deadlock(self) -> str | None:
-        """The certain wait-for cycle, in words, or None."""
+        """The certain wait-for cycle, or a lock leaked by a finished thread that others wait
+        for (a :class:`Diagnosis` of :data:`LEAKED`), in words; or None."""
         snap = self.snapshot()
         cycle = find_cycle(snap)
-        return None if cycle is None else describe_cycle(snap, cycle)
+        if cycle is not None:
+            return describe_cycle(snap, cycle)
+        leak = describe_leak(snap)
+        return None if leak is None else Diagnosis(leak, LEAKED)
 
     def _wait(self, who: str, lock: str, patient: bool) -> None:
         with self._meta:
@@ -141,9 +182,11 @@ class WaitForGraph:
             self._waiting.pop(who, None)
             self._patient.discard(who)
 
-    def _got(self, who: str, lock: str) -> None:
+    def _got(self, who: str, lock: str, ends: threading.Event | None = None) -> None:
         with self._meta:
             self._holders[lock] = who
+            if ends is not None:
+                self._ends[who] = ends
             self._waiting.pop(who, None)
             self._patient.discard(who)
 
@@ -157,18 +200,26 @@ class TracedLock:
 
     The graph hears of a holder only after the real lock is taken and forgets it before the
     real lock is let go, so a snapshot never shows a holder that does not hold the lock.
+    With ``reentrant=True`` it is a ``threading.RLock``: its owner may take it again (each
+    acquire needs its release) and the graph forgets the holder at the last release.
     """
 
-    def __init__(self, graph: WaitForGraph, name: str) -> None:
+    def __init__(self, graph: WaitForGraph, name: str, *, reentrant: bool = False) -> None:
         self.graph = graph
         self.name = name
-        self._lock = threading.Lock()
+        self.reentrant = reentrant
+        self._lock: threading.Lock | threading.RLock = (
+            threading.RLock() if reentrant else threading.Lock()
+        )
+        self._depth = 0
+        """How many times the holder holds it (only the holder changes it)."""
 
     def acquire(self, who: Who, timeout: float | None = None) -> bool:
         """Take the lock, waiting for ever (``timeout=None``) or up to ``timeout`` seconds
         (then return False). Raises :class:`Stopped` once ``who.stop`` is set."""
         if self._lock.acquire(blocking=False):
-            self.graph._got(who.name, self.name)
+            self._depth += 1
+            self.graph._got(who.name, self.name, who.finished)
             return True
         if timeout is not None and timeout <= 0:
             return False
@@ -180,18 +231,31 @@ class TracedLock:
                 if left <= 0:
                     return False
                 if self._lock.acquire(timeout=left):
-                    self.graph._got(who.name, self.name)
+                    self._depth += 1
+                    self.graph._got(who.name, self.name, who.finished)
                     return True
             raise Stopped
         finally:
             self.graph._stop_waiting(who.name)
 
     def release(self, who: Who) -> None:
-        self.graph._released(self.name)
+        self._depth -= 1
+        if self._depth == 0:
+            self.graph._released(self.name)
         self._lock.release()
 
+    @contextmanager
+    def held(self, who: Who) -> Iterator[None]:
+        """``with lock.held(me):`` acquires (waiting for ever), and releases however the
+        block ends, as ``with threading.Lock():`` does."""
+        self.acquire(who)
+        try:
+            yield
+        finally:
+            self.release(who)
+
     def locked(self) -> bool:
-        return self._lock.locked()
+        return self._depth > 0
 
 
 @dataclass(eq=False)
@@ -204,6 +268,8 @@ class Watched:
     """The wait-for cycle in words ("" if the threads were stuck without one)."""
     also_blocked: str = ""
     """The waiting threads outside the cycle, and what they wait for."""
+    leaked: str = ""
+    """The lock a finished thread still held, and who waited for it ("" if none)."""
 
     def record(self, stuck: Stuck) -> None:
         """Keep the watchdog's verdict and the graph as it is now, before anyone gives up."""
@@ -212,6 +278,7 @@ class Watched:
         # a certain cycle, or (stuck for want of progress) one among threads that wait a while
         cycle = find_cycle(snap) or find_cycle(snap, patient_only=False) or []
         self.cycle = stuck.detail if stuck.reason == CYCLE else ""
+        self.leaked = stuck.detail if stuck.reason == LEAKED else (describe_leak(snap) or "")
         if cycle and not self.cycle:
             self.cycle = describe_cycle(snap, cycle)
         self.also_blocked = describe_graph(snap, leave_out=cycle)
@@ -226,6 +293,10 @@ class Watched:
             "stalled_s": round(self.stuck.stalled_s, 3),
             "cycle": self.cycle or "none found among the instrumented locks",
         }
+        if self.leaked:
+            found["leaked"] = self.leaked
+            if not self.cycle:
+                found["cycle"] = "none: the holder has left"
         if self.also_blocked:
             found["also_blocked"] = self.also_blocked
         return found

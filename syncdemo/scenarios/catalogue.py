@@ -8,7 +8,13 @@ built-in scenario = its module + a row here + its tests.
 
 from __future__ import annotations
 
+import sys
+
 from syncdemo.scenarios.entry import Entry
+
+#: queue-shutdown's shutdown strategy needs Queue.shutdown() (CPython 3.13+); its module
+#: asks the same question, so the row and the class agree on every interpreter.
+_QUEUE_SHUTDOWN = sys.version_info >= (3, 13)
 
 BUILTINS: tuple[Entry, ...] = (
     Entry(
@@ -16,8 +22,8 @@ BUILTINS: tuple[Entry, ...] = (
         target="syncdemo.scenarios.counter:CounterScenario",
         summary="Threads increment one shared integer; unsynchronized increments get lost.",
         invariant="final value == threads × iterations",
-        strategies=("none", "lock"),
-        safe=frozenset(["lock"]),
+        strategies=("none", "lock", "sharded"),
+        safe=frozenset(["lock", "sharded"]),
         default_sync="none",
         runtimes=("threads", "asyncio", "processes"),
     ),
@@ -26,8 +32,8 @@ BUILTINS: tuple[Entry, ...] = (
         target="syncdemo.scenarios.counter:LockedCounterScenario",
         summary="The counter with a threading.Lock around each increment; no update is lost.",
         invariant="final value == threads × iterations",
-        strategies=("none", "lock"),
-        safe=frozenset(["lock"]),
+        strategies=("none", "lock", "sharded"),
+        safe=frozenset(["lock", "sharded"]),
         default_sync="lock",
         runtimes=("threads", "asyncio", "processes"),
     ),
@@ -111,5 +117,69 @@ BUILTINS: tuple[Entry, ...] = (
         strategies=("if-wait", "while-wait", "wait-for"),
         safe=frozenset(["wait-for", "while-wait"]),
         default_sync="if-wait",
+    ),
+    Entry(
+        name="livelock",
+        target="syncdemo.scenarios.livelock:LivelockScenario",
+        summary="Two polite workers keep giving way to each other: busy for ever, nothing done.",
+        invariant="every worker finishes all its jobs",
+        strategies=("polite", "backoff", "ordered"),
+        safe=frozenset(["backoff", "ordered"]),
+        default_sync="polite",
+    ),
+    Entry(
+        name="reentrant",
+        target="syncdemo.scenarios.reentrant:ReentrantScenario",
+        summary="A method holding a Lock calls one that takes it again: it waits for itself.",
+        invariant="every restock is done and logged",
+        strategies=("lock", "rlock", "split"),
+        safe=frozenset(["rlock", "split"]),
+        default_sync="lock",
+    ),
+    Entry(
+        name="leaked-lock",
+        target="syncdemo.scenarios.leaked_lock:LeakedLockScenario",
+        summary="A thread dies between acquire() and release(); the others wait for ever.",
+        invariant="no thread waits for ever for a lock whose holder has gone",
+        strategies=("bare", "with", "try-finally"),
+        safe=frozenset(["try-finally", "with"]),
+        default_sync="bare",
+    ),
+    Entry(
+        name="semaphore",
+        target="syncdemo.scenarios.semaphore:SemaphoreScenario",
+        summary="A Semaphore(K) released twice on an error path lets more than K threads in.",
+        invariant="never more than K threads use the pool at once",
+        strategies=("semaphore", "bounded", "with"),
+        safe=frozenset(["with"]),
+        default_sync="semaphore",
+    ),
+    Entry(
+        name="queue-shutdown",
+        target="syncdemo.scenarios.queue_shutdown:QueueShutdownScenario",
+        summary="Consumers stop when the queue looks empty: items left behind, or get() for ever.",
+        invariant="every item is consumed and every consumer stops",
+        # Queue.shutdown() is new in 3.13: the strategy exists where the interpreter has it
+        strategies=("none", "sentinel", "timeout", *(("shutdown",) if _QUEUE_SHUTDOWN else ())),
+        safe=frozenset(["sentinel", "timeout", *(["shutdown"] if _QUEUE_SHUTDOWN else [])]),
+        default_sync="none",
+    ),
+    Entry(
+        name="print-interleave",
+        target="syncdemo.scenarios.print_interleave:PrintInterleaveScenario",
+        summary="Threads print whole lines to one stream; print() writes twice, so lines mix.",
+        invariant="every line is exactly one thread's message",
+        strategies=("none", "lock", "one-write"),
+        safe=frozenset(["lock", "one-write"]),
+        default_sync="none",
+    ),
+    Entry(
+        name="shared-dict",
+        target="syncdemo.scenarios.shared_dict:SharedDictScenario",
+        summary="Threads count words into one dict with d[w] = d.get(w, 0) + 1; counts get lost.",
+        invariant="every word's count equals the times it was handed out",
+        strategies=("none", "lock", "merge", "append"),
+        safe=frozenset(["append", "lock", "merge"]),
+        default_sync="none",
     ),
 )
