@@ -31,6 +31,9 @@ class Built:
     state: Any
     contexts: list[ThreadContext]
     works: list[Callable[[], None]]
+    checked: Any = None
+    """What the scenario's ``check`` takes when it is not ``state`` (a user class: the
+    adapter's trial, whose ``instance`` is the state the workers share)."""
 
 
 @dataclass(eq=False)
@@ -44,10 +47,17 @@ class Target:
         self.strategy = self.scenario.strategy(self.config.sync)
         self.roles = list(self.scenario.roles(self.config))
         self.workers = [self.scenario.worker(self.strategy, r, self.config) for r in self.roles]
-        files = {_file(type(self.scenario))}
-        files.update(w.__code__.co_filename for w in self.workers if hasattr(w, "__code__"))
+        user_class = getattr(self.scenario, "user_class", None)
+        if user_class is not None:  # the user's file, not the adapter that calls it
+            files = {_file(user_class)}
+        else:
+            files = {_file(type(self.scenario))}
+            files.update(w.__code__.co_filename for w in self.workers if hasattr(w, "__code__"))
         self.files = frozenset(f for f in files if f)
+        self.user = user_class is not None
         self.root = _first_parameter(self.workers[0]) if self.workers else "state"
+        if self.user:
+            self.root = "self"
         self._stop = threading.Event()
 
     def fingerprint(self) -> str:
@@ -67,15 +77,20 @@ class Target:
     def build(self) -> Built:
         """Fresh state (the caller has the primitives patched, so they are controlled)."""
         state = self.scenario.setup(self.config)
-        state = tracking.track(state, self.root, self.files)
         contexts = make_contexts(self.roles, self.config, 1, self._stop)
+        if self.user:  # track the user's instance in place; the workers take the trial
+            tracking.track(state.instance, self.root, self.files)
+            works = [_body(w, state, c) for w, c in zip(self.workers, contexts, strict=True)]
+            return Built(state.instance, contexts, works, checked=state)
+        state = tracking.track(state, self.root, self.files)
         works = [_body(w, state, c) for w, c in zip(self.workers, contexts, strict=True)]
         return Built(state, contexts, works)
 
     def check(self, built: Built, deadlock: str | None) -> Outcome:
+        checked = built.state if built.checked is None else built.checked
         if deadlock is not None:
-            self.scenario.stuck(built.state, Stuck(CYCLE, deadlock, 0.0))
-        return self.scenario.check(built.state, built.contexts)
+            self.scenario.stuck(checked, Stuck(CYCLE, deadlock, 0.0))
+        return self.scenario.check(checked, built.contexts)
 
     def grade(self, outcome: Outcome) -> str:
         return self.scenario.grade(outcome, self.config)
