@@ -28,8 +28,12 @@ from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
 
-#: The most runs one hint may search (each run replays a schedule from fresh state).
-HINT_LIMIT = 5_000
+#: The most runs one hint's search may make (each replays a schedule from fresh state):
+#: hints search within the explorer's default preemption bound.
+HINT_LIMIT = 2_000
+#: The most runs of the unbounded search that tells whether anything breaks it at all (a
+#: run of a retry loop can take thousands of steps: this keeps a hint to seconds).
+UNBOUNDED_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Game:
         self.position = self._at(tuple(self.moves))
         self._shortest: RealExecution | None = None
         self._searched_shortest = False
+        self._unbreakable_text = ""
 
     # --- the position -------------------------------------------------------------------
 
@@ -151,7 +156,11 @@ class Game:
         """The shortest failing schedule the explorer finds from the start (cached)."""
         if not self._searched_shortest:
             found = explorer.explore(
-                self.scenario, self.config, granularity=self.granularity, classify=False
+                self.scenario,
+                self.config,
+                granularity=self.granularity,
+                classify=False,
+                limit=HINT_LIMIT,
             )
             self._shortest = found.counterexample
             self._searched_shortest = True
@@ -170,23 +179,17 @@ class Game:
         return f"You took {took} moves: no failing schedule the explorer finds is shorter."
 
     def _way_from(self, prefix: tuple[int, ...]) -> tuple[int, ...] | None:
-        way = explorer.hint(self.scenario, self.config, prefix, granularity=self.granularity)
-        if way is None:  # beyond the default bound of preemptions, within a budget
-            way = explorer.hint(
-                self.scenario,
-                self.config,
-                prefix,
-                granularity=self.granularity,
-                max_preemptions=None,
-                limit=HINT_LIMIT,
-            )
-        return way
+        return explorer.hint(
+            self.scenario, self.config, prefix, granularity=self.granularity, limit=HINT_LIMIT
+        )
 
     def advice(self) -> Advice:
         """A next move from which the invariant can still be broken; or how far to go
         back; or why nothing breaks it at all."""
         if self.won:
             return Advice(self.comparison())
+        if self.shortest() is None:  # nothing breaks it from the start: say why
+            return Advice(self._unbreakable())
         moves = tuple(self.moves)
         if not self.over:
             way = self._way_from(moves)
@@ -199,8 +202,6 @@ class Game:
                     f"{explorer.format_schedule(way)}).",
                     t,
                 )
-        if self.shortest() is None:
-            return Advice(self._unbreakable())
         for k in range(len(moves) - 1, -1, -1):
             way = self._way_from(moves[:k])
             if way is not None and len(way) > k:
@@ -216,20 +217,29 @@ class Game:
         return Advice(f"Restart (r) and try {explorer.format_schedule(best.schedule)}.")
 
     def _unbreakable(self) -> str:
+        if not self._unbreakable_text:  # the same for every position: search once
+            self._unbreakable_text = self._search_unbreakable()
+        return self._unbreakable_text
+
+    def _search_unbreakable(self) -> str:
         found = explorer.explore(
             self.scenario,
             self.config,
             granularity=self.granularity,
             max_preemptions=None,
             classify=False,
-            limit=HINT_LIMIT,
+            limit=UNBOUNDED_LIMIT,
         )
         if found.counterexample is not None:
             way = explorer.format_schedule(found.counterexample.schedule)
             return f"It breaks with more preemptions: restart (r) and try {way}."
         tried = f"{found.schedules:,} schedule{'s' if found.schedules != 1 else ''}"
         if not found.complete:
-            return f"The explorer found no way to break it in {tried} (it stopped there)."
+            bound = explorer.DEFAULT_MAX_PREEMPTIONS
+            return (
+                f"No schedule with at most {bound} preemptions breaks it, nor any of the "
+                f"{tried} with more that the explorer tried before it stopped."
+            )
         strategy = self.scenario.strategy(self.config.sync)
         if self.granularity == "gil":
             text = (

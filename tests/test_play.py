@@ -258,3 +258,41 @@ def test_ctrl_c_in_a_terminal_exits_130_and_restores_it() -> None:
     assert term.proc.wait(timeout=30) == 130
     assert termios.tcgetattr(term.master)[3] == term.initial[3]  # cooked mode again
     term.close()
+
+
+def _unsafe() -> list[tuple[str, str]]:
+    return [
+        (s.name, st.name)
+        for s in scenarios.all_scenarios()
+        for st in s.strategies
+        if not st.safe
+    ]
+
+
+#: Unsafe strategies that nothing breaks with 2 threads × 1 (the game says so, and why).
+NOT_AT_TWO_BY_ONE = {
+    ("bank-transfer", "account-locks-unordered"),  # the seeded transfers never cross
+    ("condition-wait", "if-wait"),  # needs a second consumer: --threads 3
+}
+
+
+@pytest.mark.parametrize(("name", "sync"), _unsafe(), ids=lambda v: str(v))
+def test_every_unsafe_builtin_can_be_won_and_shows_whole(name: str, sync: str) -> None:
+    from syncdemo.explore.explorer import explore
+
+    found = explore(scenarios.get(name), config(name, sync), classify=False)
+    if (name, sync) in NOT_AT_TWO_BY_ONE:
+        assert found.counterexample is None
+        result = play(name, "--sync", sync, stdin="h\n")
+        assert "No interleaving breaks it with 2 threads × 1" in " ".join(result.stdout.split())
+        return
+    assert found.counterexample is not None
+    moves = ",".join(map(str, found.counterexample.schedule))
+    result = play(name, "--sync", sync, "--moves", moves, "--check", columns=80)
+    assert result.exit_code == 0, result.output
+    assert "You win" in result.stdout
+    if found.counterexample.deadlocked:
+        assert "You win: a deadlock. thread " in result.stdout
+    for line in result.stdout.splitlines()[:-1]:  # all but the replay command fit
+        assert len(line) <= 80, line
+    assert "…" not in result.stdout

@@ -274,13 +274,12 @@ def steps_table(game: Game) -> Grid:
         line = step.code
         if end is not None:
             line = f"{end.line}  {step.code}" if end.file == home else f"{end}"
-        values = "; ".join(str(v) for v in step.values)
         style = "bold red" if step.broke else None
         grid.add_row(
             str(step.index),
             str(step.thread),
             Text(line),
-            Text(values),
+            Text(values(step)),
             Text(step.state),
             style=style,
         )
@@ -291,7 +290,7 @@ def end_screen(game: Game, advice: str = "") -> RenderableType:
     parts: list[RenderableType] = [verdict(game)]
     if game.won:
         parts += ["", steps_table(game), "", Text(game.comparison())]
-        parts.append(Text("Replay it (the command is on the next line, whole):"))
+        parts.append(Text("Replay it:"))
     elif advice:
         parts.append(Text(f"Hint: {advice}"))
     else:
