@@ -262,10 +262,7 @@ def test_ctrl_c_in_a_terminal_exits_130_and_restores_it() -> None:
 
 def _unsafe() -> list[tuple[str, str]]:
     return [
-        (s.name, st.name)
-        for s in scenarios.all_scenarios()
-        for st in s.strategies
-        if not st.safe
+        (s.name, st.name) for s in scenarios.all_scenarios() for st in s.strategies if not st.safe
     ]
 
 
