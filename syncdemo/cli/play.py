@@ -152,11 +152,21 @@ def _show(console: Console, *renderables: Any, clear: bool = False, game: Game) 
 
 
 def _draw(game: Game, console: Console, message: str = "", *, clear: bool) -> None:
+    """The screen; on a terminal too short for it, each worker's code around its next
+    line only (the def line and a few lines either side, then fewer)."""
+    from rich.console import Group
+
     from syncdemo.render.play import end_screen, screen
 
-    parts = [screen(game, message)]
-    if game.over:
-        parts.append(end_screen(game))
+    for window in (None, 4, 2, 1, 0):
+        parts = [screen(game, message, window=window)]
+        if game.over:
+            parts.append(end_screen(game))
+        if not console.is_terminal:
+            break
+        height = len(console.render_lines(Group(*parts), console.options, pad=False))
+        if height < console.size.height:
+            break
     _show(console, *parts, clear=clear, game=game)
 
 

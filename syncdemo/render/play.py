@@ -45,9 +45,12 @@ def goal(game: Game) -> Text:
     return text
 
 
-def screen(game: Game, message: str = "", *, keys: bool = True) -> RenderableType:
-    """The whole screen for the position the game is in."""
-    parts: list[RenderableType] = [header(game), goal(game), Threads(game), ""]
+def screen(
+    game: Game, message: str = "", *, keys: bool = True, window: int | None = None
+) -> RenderableType:
+    """The whole screen for the position the game is in; with ``window``, each thread's
+    code only that many lines either side of its next line (for a short terminal)."""
+    parts: list[RenderableType] = [header(game), goal(game), Threads(game, window), ""]
     parts += [shared_state(game.execution), last_move(game.execution), moves(game)]
     if message:
         parts.append(Text(message, style="bold"))
@@ -70,8 +73,8 @@ def moves(game: Game) -> Text:
 class Threads:
     """The thread panels, side by side when they fit, else stacked."""
 
-    def __init__(self, game: Game) -> None:
-        self.panels = [thread_panel(game, i) for i in range(game.threads)]
+    def __init__(self, game: Game, window: int | None = None) -> None:
+        self.panels = [thread_panel(game, i, window) for i in range(game.threads)]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.update_width(100_000)
@@ -90,14 +93,18 @@ def _dedent(lines: Iterable[str]) -> list[str]:
     return textwrap.dedent("\n".join(lines)).split("\n")
 
 
-def code_grid(source: Source, at: SourceLine | None) -> Table:
-    """``source`` with line numbers, the line at ``at`` marked and highlighted."""
+def code_grid(source: Source, at: SourceLine | None, window: int | None = None) -> Table:
+    """``source`` with line numbers, the line at ``at`` marked and highlighted; with
+    ``window``, only the lines that near it (or the first ones, before the thread starts)."""
     code = Table.grid(padding=(0, 1))
     code.add_column(no_wrap=True)
     code.add_column(justify="right", no_wrap=True)
     code.add_column(overflow="fold")  # a long line wraps between words, under itself
+    focus = at.line if at is not None and source.holds(at.file, at.line) else source.first
     for offset, text in enumerate(_dedent(source.lines)):
         lineno = source.first + offset
+        if window is not None and abs(lineno - focus) > window and lineno != source.first:
+            continue
         here = at is not None and at.file == source.file and at.line == lineno
         code.add_row(
             MARK if here else " ", str(lineno), Text(text), style=NEXT_STYLE if here else None
@@ -105,16 +112,16 @@ def code_grid(source: Source, at: SourceLine | None) -> Table:
     return code
 
 
-def thread_panel(game: Game, index: int) -> Panel:
+def thread_panel(game: Game, index: int, window: int | None = None) -> Panel:
     source = game.sources[index]
     at = game.position.lines.get(index)
-    parts: list[RenderableType] = [code_grid(source, at)]
+    parts: list[RenderableType] = [code_grid(source, at, window)]
     if at is not None and not source.holds(at.file, at.line):  # in a function it called
         helper = game.enclosing(at.file, at.line)
         if helper is not None:
             parts += [
                 Text(f"in {helper.function}(), which it called:", "italic"),
-                code_grid(helper, at),
+                code_grid(helper, at, window),
             ]
         else:
             parts.append(Text(f"{MARK} {at}", style=NEXT_STYLE))
