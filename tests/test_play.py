@@ -293,3 +293,21 @@ def test_every_unsafe_builtin_can_be_won_and_shows_whole(name: str, sync: str) -
     for line in result.stdout.splitlines()[:-1]:  # all but the replay command fit
         assert len(line) <= 80, line
     assert "…" not in result.stdout
+
+
+def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
+    import io
+
+    from rich.console import Console
+
+    from syncdemo.cli.play import _draw
+
+    game = Game(scenarios.get("counter"), config("counter"))
+    game.move(0)
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=80, height=24, color_system=None)
+    _draw(game, console, clear=False)
+    lines = _plain(buffer.getvalue()).rstrip("\n").splitlines()
+    assert len(lines) < 24
+    assert len([line for line in lines if "▶" in line]) == 1
+    assert "68             if trace is not None:" in "\n".join(lines)
