@@ -311,3 +311,13 @@ def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
     assert len(lines) < 24
     assert len([line for line in lines if "▶" in line]) == 1
     assert "68             if trace is not None:" in "\n".join(lines)
+
+
+def test_the_readme_transcript_is_what_play_prints() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Playing the scheduler\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    out = play("counter", stdin="0\n1\n1\n1\n0\n0\n").stdout
+    screens = ["syncdemo play counter · " + s for s in out.split("syncdemo play counter · ")[1:]]
+    assert blocks[0].split("\n", 1)[1] == screens[3]  # after 0 1 1
+    assert out.endswith(blocks[1])
