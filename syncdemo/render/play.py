@@ -41,7 +41,7 @@ def header(game: Game) -> Text:
 def goal(game: Game) -> Text:
     s = game.scenario
     text = Text("Goal: ", style="bold")
-    text.append(f"break the invariant, {s.invariant!r}: {s.violation_noun}.")
+    text.append(f"break the invariant {s.invariant!r} (a win: {s.violation_noun}).")
     return text
 
 
