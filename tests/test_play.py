@@ -321,3 +321,20 @@ def test_the_readme_transcript_is_what_play_prints() -> None:
     screens = ["syncdemo play counter · " + s for s in out.split("syncdemo play counter · ")[1:]]
     assert blocks[0].split("\n", 1)[1] == screens[3]  # after 0 1 1
     assert out.endswith(blocks[1])
+
+
+def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.py"
+    path.write_text(
+        "import syncdemo\n\n\n@syncdemo.scenario\nclass Broken:\n"
+        "    def setup(self):\n        self.n = 0\n\n"
+        "    def worker(self, thread):\n        self.n += 1\n\n"
+        "    def check(self):\n        raise KeyError('oops')\n",
+        encoding="utf-8",
+    )
+    result = play(str(path), "--moves", "0,1")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(
+        "check() raised KeyError: 'oops' (at broken.py:13, in check)"
+    )
+    assert "Traceback" not in result.output

@@ -105,14 +105,17 @@ def play(
     from syncdemo.render.console import make_console
 
     console = make_console()
-    if planned is not None:
-        for i, thread in enumerate(planned, 1):
-            refused = game.move(thread)
-            if refused is not None:
-                raise click.BadParameter(f"move {i}: {refused}.", param_hint="'--moves'")
-        _final(game, console)
-    else:
-        _loop(game, console, _terminal())
+    try:
+        if planned is not None:
+            for i, thread in enumerate(planned, 1):
+                refused = game.move(thread)
+                if refused is not None:
+                    raise click.BadParameter(f"move {i}: {refused}.", param_hint="'--moves'")
+            _final(game, console)
+        else:
+            _loop(game, console, _terminal())
+    except RuntimeError as exc:  # the scenario's own code failed (check() raised...)
+        raise click.ClickException(opt.failure_line(exc)) from None
     if check and not game.won:
         click.get_current_context().exit(EXIT_VIOLATED)
 
@@ -123,7 +126,9 @@ def _start(scenario: Any, config: Any, granularity: str) -> Game:
     try:
         return Game(scenario, config, granularity)
     except (TypeError, RuntimeError) as exc:
-        raise click.ClickException(f"cannot play {config.scenario}: {exc}") from None
+        raise click.ClickException(
+            f"cannot play {config.scenario}: {opt.failure_line(exc)}"
+        ) from None
 
 
 def _terminal() -> bool:
