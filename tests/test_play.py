@@ -334,7 +334,6 @@ def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
     )
     result = play(str(path), "--moves", "0,1")
     assert result.exit_code == 1
-    assert result.stderr.strip().endswith(
-        "check() raised KeyError: 'oops' (at broken.py:13, in check)"
-    )
+    assert result.stderr.strip().endswith("broken.py:13, in check)")
+    assert "check() raised KeyError: 'oops'" in result.stderr
     assert "Traceback" not in result.output
