@@ -204,9 +204,15 @@ class Game:
                 )
         for k in range(len(moves) - 1, -1, -1):
             way = self._way_from(moves[:k])
-            if way is not None and len(way) > k:
+            if way is not None and len(way) > k and way[k] != moves[k]:
                 back = len(moves) - k
-                where = "restart (r)" if k == 0 else f"undo {back} moves (u {back} times)"
+                where = (
+                    "restart (r)"
+                    if k == 0
+                    else "undo your last move (u)"
+                    if back == 1
+                    else f"undo {back} moves (u {back} times)"
+                )
                 return Advice(
                     f"From here nothing breaks it any more. {where.capitalize()} and, as move "
                     f"{k + 1}, step thread {way[k]} instead of thread {moves[k]} "
