@@ -28,6 +28,7 @@ COMMANDS = {
     "compare": "syncdemo.cli.compare:compare",
     "sweep": "syncdemo.cli.sweep:sweep",
     "explore": "syncdemo.cli.explore:explore",
+    "play": "syncdemo.cli.play:play",
 }
 
 
