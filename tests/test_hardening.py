@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import commands
+from helpers import commands, env
 
 import syncdemo
 from syncdemo import scenarios
@@ -39,12 +39,6 @@ PACKAGE = os.path.dirname(syncdemo.__file__)
 #: Not CPython's 5 ms nor syncdemo's 0.1 ms: restoring "a default" would not pass for this.
 #: (4000 µs survives CPython's float round trip; see test_switch_interval_restored_exactly.)
 ODD_INTERVAL = 0.004
-
-
-def env(**changes: str) -> dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    result.update(COLUMNS="120", **changes)
-    return result
 
 
 def syncdemo_threads() -> list[str]:

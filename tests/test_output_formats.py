@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from helpers import UNTIL_SEEN
 
 from syncdemo.render.data import run_csv, run_json
 from syncdemo.results import RunResult
@@ -122,6 +123,7 @@ def test_run_json_schema(invoke: Invoke) -> None:
         "window": "call",
         "trace": False,
         "timeout": 2.0,
+        "race_budget": 0.0,
     }
     for t in data["trials"]:
         assert t["expected"] == 1500
@@ -138,7 +140,7 @@ def test_run_json_stdout_is_only_json(invoke: Invoke) -> None:
 
 
 def test_run_json_of_a_violated_run(invoke: Invoke) -> None:
-    result = invoke("run", "barrier", "--sync", "none", "-f", "json")
+    result = invoke("run", "barrier", "--sync", "none", *UNTIL_SEEN, "-f", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     check_schema(data)

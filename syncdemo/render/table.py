@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
+from syncdemo.results import BudgetUse, Evidence, RunResult, RuntimeInfo, TrialResult
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
 MAX_TRIAL_ROWS = 10
@@ -156,6 +156,9 @@ def run_report(result: RunResult) -> RenderableType:
             f"(min / median / max, spread {e.spread:.0%}); ops/s {rate(r.min)} / "
             f"{rate(r.median)} / {rate(r.max)}\n"
         )
+    if result.budget is not None and result.budget.extra:
+        status.append("Race budget: ", style="bold")
+        status.append(budget_line(result.budget) + "\n")
     summary = (
         f"{result.violated} of {len(result.trials)} trials violated the invariant. "
         if result.trials
@@ -165,6 +168,17 @@ def run_report(result: RunResult) -> RenderableType:
     status.append(result.verdict)
     parts += ["", status]
     return Group(*parts)
+
+
+def budget_line(b: BudgetUse) -> str:
+    """What --race-budget did, when it ran trials beyond --trials."""
+    head = f"none of the {b.asked:,} trials asked for violated the invariant; run on for up to "
+    if b.first_violated is not None:
+        return (
+            head
+            + f"{b.budget_s:g} s, trial {b.first_violated:,} did, after {seconds(b.elapsed_s)}."
+        )
+    return head + f"{b.budget_s:g} s, none of {b.extra:,} more did ({seconds(b.elapsed_s)} in all)."
 
 
 GRADE_STYLE = {"ACCEPTABLE": "green", "FORBIDDEN": "bold red", "INTERESTING": "bold yellow"}

@@ -76,6 +76,14 @@ class Scenario(ABC, Generic[S]):
 
     window_help: ClassVar[Mapping[str, str]] = {}
     """What each of ``windows`` means, for describe."""
+    window_iterations: ClassVar[Mapping[str, int]] = {}
+    """``--iterations`` defaults of the windows whose cost differs from the default one's."""
+
+    def iterations_for(self, window: str) -> int:
+        """The default ``--iterations`` with ``window``: each window's run takes about as
+        long as the default window's."""
+        return self.window_iterations.get(window, self.default_iterations)
+
     outcome_name: str = "violations"
     """What the outcome histogram counts (see :meth:`outcome_key`)."""
     grade_meanings: ClassVar[Mapping[str, str]] = {
