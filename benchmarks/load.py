@@ -7,7 +7,10 @@ unsafe strategy of every built-in scenario at its defaults, ``syncdemo run NAME 
 -f json``, ``--runs`` times each as a fresh process, and kills the busy processes at the
 end (also on Ctrl-C or an error). A run "shows" the race when its JSON says ``ok: false``.
 For each demo: runs that showed it, the median and the slowest wall time of one run
-(process start-up included), and the median and largest number of trials a run took.
+(process start-up included), the median time spent inside trials (start-up, setup and
+the table excluded), and the median and largest number of trials a run took (more than
+3 when ``--race-budget`` ran extra trials to find the race). The first line is the
+start-up floor under the same load: a run that does almost nothing.
 Target: every demo shows its violation in every run, in about a second.
 
 Each run has a hang guard (``--guard`` seconds, then it is killed and counted as not
@@ -38,6 +41,9 @@ print(sys.version.split()[0], "GIL" if gil else "no GIL")
 """
 #: Windows other than the default that ``describe`` suggests and that can race here.
 EXTRA = (("counter", "none", ("--window", "io")),)
+#: The cost of starting syncdemo under the same load: a run that does almost nothing.
+FLOOR = "(start-up: counter --sync lock -n 1 --trials 1)"
+FLOOR_ARGV = ["counter", "--sync", "lock", "-n", "1", "--trials", "1"]
 
 
 def demos(only: list[str]) -> list[tuple[str, list[str]]]:
@@ -54,8 +60,8 @@ def demos(only: list[str]) -> list[tuple[str, list[str]]]:
     return found
 
 
-def one_run(py: str, argv: list[str], guard: float) -> tuple[bool, float, int, str]:
-    """(showed the race, wall seconds, trials run, error or "")."""
+def one_run(py: str, argv: list[str], guard: float) -> tuple[bool, float, float, int, str]:
+    """(showed the race, wall seconds, seconds inside trials, trials run, error or "")."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     began = time.perf_counter()
     try:
@@ -68,13 +74,14 @@ def one_run(py: str, argv: list[str], guard: float) -> tuple[bool, float, int, s
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return False, time.perf_counter() - began, 0, f"killed after {guard:.0f} s"
+        return False, time.perf_counter() - began, 0.0, 0, f"killed after {guard:.0f} s"
     elapsed = time.perf_counter() - began
     try:
         data = json.loads(done.stdout)
     except json.JSONDecodeError:
-        return False, elapsed, 0, f"exit {done.returncode}: {done.stderr.strip()[-200:]}"
-    return not data["ok"], elapsed, len(data["trials"]), ""
+        return False, elapsed, 0.0, 0, f"exit {done.returncode}: {done.stderr.strip()[-200:]}"
+    in_trials = sum(t["elapsed_s"] for t in data["trials"])
+    return not data["ok"], elapsed, in_trials, len(data["trials"]), ""
 
 
 def main() -> None:
@@ -95,21 +102,28 @@ def main() -> None:
             f"{py}: Python {facts}, {os.cpu_count()} CPUs, {args.busy} busy processes "
             f"alongside, {args.runs} runs each"
         )
-        print(f"{'syncdemo run ...':<44} {'showed':>7} {'median':>7} {'slowest':>8} {'trials':>7}")
+        print(
+            f"{'syncdemo run ...':<44} {'showed':>7} {'median':>7} {'slowest':>8} "
+            f"{'in trials':>9} {'trials':>7}"
+        )
         all_shown = True
-        for label, argv in demos(args.only):
-            hits, times, trials, errors = 0, [], [], []
+        for label, argv in [(FLOOR, FLOOR_ARGV), *demos(args.only)]:
+            hits, times, inside, trials, errors = 0, [], [], [], []
             for _ in range(args.runs):
-                shown, elapsed, count, error = one_run(py, argv, args.guard)
+                shown, elapsed, in_trials, count, error = one_run(py, argv, args.guard)
                 hits += shown
                 times.append(elapsed)
+                inside.append(in_trials)
                 trials.append(count)
                 if error:
                     errors.append(error)
-            all_shown &= hits == args.runs
+            if label != FLOOR:
+                all_shown &= hits == args.runs
+            showed = "-" if label == FLOOR else f"{hits}/{args.runs}"
             print(
-                f"{label:<44} {hits:>3}/{args.runs:<3} {statistics.median(times):>6.2f}s "
-                f"{max(times):>7.2f}s {statistics.median(trials):>4.0f}-{max(trials):<3}",
+                f"{label:<44} {showed:>7} {statistics.median(times):>6.2f}s "
+                f"{max(times):>7.2f}s {statistics.median(inside):>8.2f}s "
+                f"{statistics.median(trials):>4.0f}-{max(trials):<3}",
                 flush=True,
             )
             for error in sorted(set(errors)):
