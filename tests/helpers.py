@@ -31,6 +31,10 @@ T = TypeVar("T")
 BUDGET_S = 60.0
 #: The CLI's default switch interval (the tests run the engine as ``syncdemo run`` does).
 SWITCH_INTERVAL = 0.0001
+#: The watchdog's --timeout in tests: a hang guard, not the CLI's 2 s, so that a loaded
+#: machine that starves a thread for a while does not turn a safe run into a "stuck" one.
+#: (Deadlocks are still seen at once, as wait-for cycles.)
+WATCHDOG_S = 30.0
 
 
 def commands() -> dict[str, click.Command]:
@@ -42,7 +46,8 @@ def commands() -> dict[str, click.Command]:
 
 def config(name: str, sync: str, **changes: Any) -> RunConfig:
     """The RunConfig ``syncdemo run NAME --sync SYNC`` builds at the scenario's defaults
-    (3 trials, seed 2024, no race budget), with ``changes``."""
+    (3 trials, seed 2024, no race budget, the watchdog's timeout at WATCHDOG_S), with
+    ``changes``."""
     scenario = scenarios.get(name)
     window = changes.get("window") or scenario.default_window
     values: dict[str, Any] = {
@@ -54,6 +59,7 @@ def config(name: str, sync: str, **changes: Any) -> RunConfig:
         "seed": 2024,
         "switch_interval": SWITCH_INTERVAL,
         "window": window,
+        "timeout": WATCHDOG_S,
     }
     values.update(changes)
     return RunConfig(**values)
@@ -114,6 +120,31 @@ def wait_for_threads_started(pid: int, count: int, timeout: float = BUDGET_S) ->
         except OSError:
             return  # the process ended
         time.sleep(0.002)
+
+
+def wait_for_steady_threads(
+    pid: int, count: int, steady_s: float = 0.3, timeout: float = BUDGET_S
+) -> None:
+    """Wait until process ``pid`` has run the same ``count`` (or more) threads besides its
+    main one for ``steady_s`` (Linux, /proc; elsewhere, just sleep 2 s), or ``timeout``: the
+    threads of a run that lasts, not of a short one before it that came and went."""
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        time.sleep(2)
+        return
+    deadline = time.monotonic() + timeout
+    steady: set[str] = set()
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            now = {t.name for t in tasks.iterdir()} - {str(pid)}
+        except OSError:
+            return  # the process ended
+        if len(now) < count or now != steady:
+            steady, since = now, time.monotonic()
+        elif time.monotonic() - since >= steady_s:
+            return
+        time.sleep(0.01)
 
 
 def env(**changes: str | None) -> dict[str, str]:
