@@ -100,7 +100,8 @@ def main() -> None:
     try:
         print(
             f"{py}: Python {facts}, {os.cpu_count()} CPUs, {args.busy} busy processes "
-            f"alongside, {args.runs} runs each"
+            f"alongside, {args.runs} runs each; load average at the start: "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
         )
         print(
             f"{'syncdemo run ...':<44} {'showed':>7} {'median':>7} {'slowest':>8} "
@@ -129,6 +130,7 @@ def main() -> None:
             for error in sorted(set(errors)):
                 print(f"    {errors.count(error)} x {error}")
         print("every demo showed its race in every run" if all_shown else "NOT every run showed")
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         for proc in busy:
             proc.kill()
