@@ -200,3 +200,38 @@ def test_window_io_has_its_own_default_iterations(invoke: Invoke) -> None:
 def test_describe_gives_the_io_windows_default(invoke: Invoke) -> None:
     text = " ".join(invoke("describe", "counter").stdout.split())
     assert f"Default --iterations {IO_ITERATIONS:,}" in text
+
+
+@pytest.mark.parametrize(
+    ("asked", "extra", "first", "expected"),
+    [
+        (
+            3,
+            4,
+            7,
+            "none of the 3 trials asked for violated the invariant; run on for up to "
+            "1 s, trial 7 did, after 250.0 ms.",
+        ),
+        (
+            1,
+            1,
+            None,
+            "the trial asked for did not violate the invariant; run on for up to "
+            "1 s, the one more did not either (250.0 ms in all).",
+        ),
+        (
+            3,
+            12,
+            None,
+            "none of the 3 trials asked for violated the invariant; run on for up "
+            "to 1 s, none of 12 more did (250.0 ms in all).",
+        ),
+    ],
+)
+def test_budget_line_counts_in_words(
+    asked: int, extra: int, first: int | None, expected: str
+) -> None:
+    from syncdemo.render.table import budget_line
+    from syncdemo.results import BudgetUse
+
+    assert budget_line(BudgetUse(1.0, asked, extra, first, 0.25)) == expected

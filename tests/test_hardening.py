@@ -56,6 +56,18 @@ def syncdemo_threads() -> list[str]:
     return running
 
 
+def in_worker(function: str) -> bool:
+    """Whether a syncdemo thread is running ``function`` (the scenario's worker) now."""
+    frames = sys._current_frames()
+    for t in threading.enumerate():
+        frame = frames.get(t.ident or -1) if t.name.startswith("syncdemo-") else None
+        while frame is not None:
+            if frame.f_code.co_name == function:
+                return True
+            frame = frame.f_back
+    return False
+
+
 @pytest.fixture
 def odd_interval() -> Iterator[float]:
     """Set an unusual switch interval; the autouse fixture in conftest puts it back after."""
@@ -281,8 +293,9 @@ def test_ctrl_c_in_process_leaves_nothing_behind(
     when run returns, every worker has stopped, not merely been told to."""
 
     def press_ctrl_c_once_workers_run() -> None:
-        deadline = time.monotonic() + 30
-        while not syncdemo_threads() and time.monotonic() < deadline:
+        # past the start gate, inside the worker: the main thread is joining them by then
+        deadline = time.monotonic() + 60
+        while not in_worker("increment_locked") and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.1)
         _thread.interrupt_main()

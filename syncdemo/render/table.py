@@ -172,13 +172,15 @@ def run_report(result: RunResult) -> RenderableType:
 
 def budget_line(b: BudgetUse) -> str:
     """What --race-budget did, when it ran trials beyond --trials."""
-    head = f"none of the {b.asked:,} trials asked for violated the invariant; run on for up to "
+    if b.asked == 1:
+        head = "the trial asked for did not violate the invariant"
+    else:
+        head = f"none of the {b.asked:,} trials asked for violated the invariant"
+    head += f"; run on for up to {b.budget_s:g} s, "
     if b.first_violated is not None:
-        return (
-            head
-            + f"{b.budget_s:g} s, trial {b.first_violated:,} did, after {seconds(b.elapsed_s)}."
-        )
-    return head + f"{b.budget_s:g} s, none of {b.extra:,} more did ({seconds(b.elapsed_s)} in all)."
+        return head + f"trial {b.first_violated:,} did, after {seconds(b.elapsed_s)}."
+    more = "the one more did not either" if b.extra == 1 else f"none of {b.extra:,} more did"
+    return head + f"{more} ({seconds(b.elapsed_s)} in all)."
 
 
 GRADE_STYLE = {"ACCEPTABLE": "green", "FORBIDDEN": "bold red", "INTERESTING": "bold yellow"}
