@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,6 +50,15 @@ def _restore_switch_interval() -> Iterator[None]:
     before = sys.getswitchinterval()
     yield
     sys.setswitchinterval(before)
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """For tests that press Ctrl-C with ``_thread.interrupt_main()``: it does nothing while
+    SIGINT is ignored, as it is in a shell's background job (a CI job run with ``&``)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

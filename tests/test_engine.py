@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import _thread
 import dataclasses
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,14 +285,6 @@ def test_a_failing_worker_cancels_the_scenario() -> None:
         engine.run(ProbeScenario(), config(sync="fail-blocked"))
     assert time.monotonic() - began < 30, "cancel() must free the threads waiting in the scenario"
     assert no_worker_threads_left()
-
-
-@pytest.fixture
-def sigint_raises() -> Iterator[None]:
-    """interrupt_main() does nothing while SIGINT is ignored (a shell's background job)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.timeout(120)

@@ -286,6 +286,7 @@ def test_commands_leave_nothing_behind(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_in_process_leaves_nothing_behind(
     invoke: Callable[..., Result], odd_interval: float
 ) -> None:
