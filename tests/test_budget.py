@@ -94,12 +94,15 @@ def test_no_extra_trial_when_the_asked_ones_showed_it() -> None:
 
 
 def test_stops_when_the_budget_is_spent() -> None:
-    result = run(at=0, race_budget=0.2)
-    assert result.ok and len(result.trials) > 3
+    """Trials go on until the run has lasted the budget, then stop (how many fit in it
+    depends on the machine: a trial of nothing took 0.2 s on a loaded 3.13t)."""
+    result = run(at=0, trials=1, race_budget=0.5)
+    assert result.ok
     assert result.budget is not None
     assert result.budget.first_violated is None
-    assert result.budget.extra == len(result.trials) - 3
-    assert result.budget.elapsed_s >= 0.2
+    assert result.budget.extra == len(result.trials) - 1
+    assert result.budget.elapsed_s >= 0.5
+    assert result.budget.elapsed_s < 30, "a hang guard: it stops once the budget is spent"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from helpers import env, wait_for_threads_started
+from helpers import UNTIL_SEEN, env, wait_for_threads_started
 
 import syncdemo
 
@@ -67,7 +67,7 @@ def test_bad_option_in_a_real_process() -> None:
 
 @pytest.mark.timeout(60)
 def test_check_exit_code_in_a_real_process() -> None:
-    assert syncdemo_run("run", "counter", "--check").returncode == 1
+    assert syncdemo_run("run", "counter", *UNTIL_SEEN, "--check").returncode == 1
     assert syncdemo_run("run", "counter", "-t", "1", "--check").returncode == 0
 
 
