@@ -189,7 +189,9 @@ def test_window_io_has_its_own_default_iterations(invoke: Invoke) -> None:
     assert counter.iterations_for("call") == counter.default_iterations
     assert counter.iterations_for("none") == counter.default_iterations
     data = json.loads(
-        invoke("run", "counter", "-s", "lock", "-w", "io", "--trials", "1", "-f", "json").stdout
+        invoke(
+            "run", "counter", "-w", "io", "--trials", "1", "--timeout", "60", "-f", "json"
+        ).stdout
     )
     assert data["params"]["iterations"] == IO_ITERATIONS
     data = json.loads(
