@@ -43,14 +43,15 @@ class Planned:
         from syncdemo.results import RunConfig
 
         runtime = settings.get("runtime", "threads")
+        window = settings.get("window") or scenario.default_window_for(runtime)
         return cls(
             scenario,
             RunConfig(
                 scenario=scenario.name,
                 sync=sync,
                 threads=threads or scenario.default_threads,
-                iterations=iterations or scenario.default_iterations_for(runtime),
-                **{"window": scenario.default_window_for(runtime), **settings},
+                iterations=iterations or scenario.default_iterations_for(runtime, window),
+                **{**settings, "window": window},
             ),
         )
 

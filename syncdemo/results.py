@@ -45,6 +45,9 @@ class RunConfig:
     runtime: str = "threads"
     """What runs the workers: "threads", "asyncio" (tasks in one event loop) or
     "processes" (each worker a process, the state in shared memory)."""
+    race_budget: float = 0.0
+    """Seconds: when no trial of an unsafe strategy violated the invariant, keep running
+    trials until one does or the run has lasted this long (0: run ``trials`` only)."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,37 @@ class RunConfig:
             "trace": self.trace,
             "timeout": self.timeout,
             "runtime": self.runtime,
+            "race_budget": self.race_budget,
+        }
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """What ``--race-budget`` did in one run: whether trials beyond ``--trials`` were run to
+    find the race, how many, and whether one of them found it.
+
+    A race is a matter of timing: on a busy machine a few trials can all miss it. Running
+    more, until one shows it or the time is up, demonstrates it without staging it, and
+    saying how many it took keeps the report honest about how rare it was.
+    """
+
+    budget_s: float
+    asked: int
+    """The trials asked for (``--trials``)."""
+    extra: int
+    """Trials run beyond them, looking for the race."""
+    first_violated: int | None
+    """The number of the first trial that violated the invariant, or None if none did."""
+    elapsed_s: float
+    """Wall time of all the trials, from the first one's start to the last one's end."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget_s": self.budget_s,
+            "asked": self.asked,
+            "extra": self.extra,
+            "first_violated": self.first_violated,
+            "elapsed_s": self.elapsed_s,
         }
 
 
@@ -314,6 +348,9 @@ class RunResult:
     """How ``--threads`` was split between roles, in words ("" when there is one role)."""
     start_method: str = ""
     """--runtime processes: how multiprocessing started them (fork, spawn, forkserver)."""
+    budget: BudgetUse | None = None
+    """What ``--race-budget`` did; None when it did not apply (a safe strategy, one thread,
+    or no budget)."""
 
     @property
     def violated(self) -> int:
@@ -386,6 +423,7 @@ class RunResult:
             "summary": self.summary(),
             "verdict": self.verdict,
             "interrupted": self.interrupted,
+            "budget": self.budget.to_dict() if self.budget else None,
             "ok": self.ok,
             "start_method": self.start_method or None,
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +24,11 @@ from syncdemo.results import (
 
 #: Wide enough that Rich never wraps a scenario name, an invariant or a worker's signature.
 COLUMNS = "200"
+
+#: Every ``syncdemo run`` in the tests, in process or in a child, runs exactly its --trials
+#: unless it asks for a race budget (tests/helpers.py UNTIL_SEEN): a tiny run that cannot
+#: race would otherwise spend the default second looking for a race, in hundreds of tests.
+os.environ["SYNCDEMO_RACE_BUDGET"] = "0"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,6 +50,15 @@ def _restore_switch_interval() -> Iterator[None]:
     before = sys.getswitchinterval()
     yield
     sys.setswitchinterval(before)
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """For tests that press Ctrl-C with ``_thread.interrupt_main()``: it does nothing while
+    SIGINT is ignored, as it is in a shell's background job (a CI job run with ``&``)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

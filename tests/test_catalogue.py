@@ -14,11 +14,12 @@ import threading
 from typing import Any
 
 import pytest
+from helpers import no_worker_threads_left, run, run_until_violated
 
 from syncdemo import scenarios
 from syncdemo.engine import runner as engine
 from syncdemo.engine.runtime import gil_enabled
-from syncdemo.results import RunConfig, RunResult, TrialResult
+from syncdemo.results import RunConfig, TrialResult
 
 #: On CPython 3.10 time.sleep(0) is a select() with a zero timeout: it releases the GIL but
 #: returns at once, and the thread that let go nearly always takes the GIL back. The windows
@@ -41,27 +42,8 @@ UNSAFE = [
 SAFE = [(name, s.name) for name in CATALOGUE for s in scenarios.get(name).strategies if s.safe]
 
 
-def run(name: str, sync: str, **changes: Any) -> RunResult:
-    scenario = scenarios.get(name)
-    values: dict[str, Any] = {
-        "scenario": name,
-        "sync": sync,
-        "threads": scenario.default_threads,
-        "iterations": scenario.default_iterations,
-        "trials": 3,
-        "seed": 2024,
-        "switch_interval": 0.0001,
-    }
-    values.update(changes)
-    return engine.run(scenario, RunConfig(**values))
-
-
 def details(trial: TrialResult) -> dict[str, Any]:
     return dict(trial.outcome.details)
-
-
-def no_worker_threads_left() -> bool:
-    return not [t for t in threading.enumerate() if t.name.startswith("syncdemo-") and t.is_alive()]
 
 
 def test_the_catalogue_is_registered_with_both_kinds_of_strategy() -> None:
@@ -83,21 +65,16 @@ def test_the_catalogue_is_registered_with_both_kinds_of_strategy() -> None:
         assert scenario.default_threads >= 2
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize(("name", "sync"), UNSAFE)
 def test_unsafe_strategy_violates_at_the_defaults(name: str, sync: str) -> None:
-    """Nearly every trial, not just one in three: these windows are wide and honest. (On
-    3.11, 20 runs of 3 trials each: 60 of 60 violated for all but dining-philosophers,
-    59 of 60, whose first philosopher can finish all its meals before the others sit down.)
-    On 3.10 (see SLEEP0_YIELDS) one violated trial in two runs is all that is promised."""
-    if not SLEEP0_YIELDS and (name, sync) == ("condition-wait", "if-wait"):
-        pytest.skip("3.10: producers outrun consumers when sleep(0) does not yield (1 in 3)")
-    results = [run(name, sync, seed=seed) for seed in (1, 2)]
-    for result in results:
-        assert result.violated >= (2 if SLEEP0_YIELDS else 0), [t.outcome for t in result.trials]
-        assert all(t.outcome.violations > 0 for t in result.trials if not t.ok)
-        assert ("broke" in result.verdict) == (not result.ok)
-    assert sum(r.violated for r in results) >= 1
+    """Seen within the budget, on every interpreter. On an idle machine nearly every trial
+    violates (on 3.11, 60 of 60 trials for all but dining-philosophers, 59 of 60); on 3.10
+    (see SLEEP0_YIELDS) and on a busy machine fewer do, so more trials may be needed: how
+    often it shows is measured by benchmarks/load.py, not asserted here."""
+    result = run_until_violated(name, sync)
+    assert all(t.outcome.violations > 0 for t in result.trials if not t.ok)
+    assert "broke" in result.verdict
     assert no_worker_threads_left()
 
 
@@ -105,11 +82,11 @@ def test_unsafe_strategy_violates_at_the_defaults(name: str, sync: str) -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize(("name", "sync"), UNSAFE)
 @pytest.mark.parametrize("repeat", range(20))
-def test_unsafe_strategy_violates_every_trial_stress(name: str, sync: str, repeat: int) -> None:
-    if not SLEEP0_YIELDS:
-        pytest.skip("the reliability promised is measured on 3.11+ (see SLEEP0_YIELDS)")
-    result = run(name, sync, seed=repeat)
-    assert result.violated >= 2
+def test_unsafe_strategy_violates_within_the_budget_stress(
+    name: str, sync: str, repeat: int
+) -> None:
+    """The same, with 20 seeds: every seed's run shows the race within the budget."""
+    run_until_violated(name, sync, seed=repeat)
     assert no_worker_threads_left()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import Result
-from helpers import commands
+from helpers import EXACT_TRIALS, UNTIL_SEEN, commands
 
 import syncdemo
 from syncdemo import scenarios
@@ -233,7 +233,7 @@ def test_run_default_iterations_and_trials(run_json: RunJson) -> None:
 
 
 def test_run_csv(invoke: Invoke) -> None:
-    result = invoke("run", "counter", "-n", "20", "--trials", "2", "--format", "csv")
+    result = invoke("run", "counter", "-n", "20", "--trials", "2", *EXACT_TRIALS, "--format", "csv")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("scenario,sync,trial,")
@@ -242,7 +242,7 @@ def test_run_csv(invoke: Invoke) -> None:
 
 def test_run_without_check_exits_0_even_when_violated(invoke: Invoke) -> None:
     """Exit 0 means it ran, whatever it showed; only --check turns violations into 1."""
-    result = invoke("run", "counter", "--sync", "none", "--format", "json")
+    result = invoke("run", "counter", "--sync", "none", *UNTIL_SEEN, "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["summary"]["violated"] >= 1
 
@@ -251,14 +251,14 @@ def test_run_without_check_exits_0_even_when_violated(invoke: Invoke) -> None:
 
 
 def test_check_exits_1_when_violated(invoke: Invoke) -> None:
-    result = invoke("run", "counter", "--sync", "none", "--threads", "4", "--check")
+    result = invoke("run", "counter", "--sync", "none", "--threads", "4", *UNTIL_SEEN, "--check")
     assert result.exit_code == 1, result.output
     assert "trials violated the invariant" in flat(result.stdout)
     assert "Traceback" not in result.output
 
 
 def test_check_exits_1_with_json_still_on_stdout(invoke: Invoke) -> None:
-    result = invoke("run", "counter", "--check", "--format", "json")
+    result = invoke("run", "counter", *UNTIL_SEEN, "--check", "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["ok"] is False
@@ -287,7 +287,9 @@ def test_seed_is_echoed(run_json: RunJson, seed: str) -> None:
 
 
 def test_seed_in_csv(invoke: Invoke) -> None:
-    result = invoke("run", "counter", "-n", "10", "--trials", "2", "--seed", "99", "-f", "csv")
+    result = invoke(
+        "run", "counter", "-n", "10", "--trials", "2", *EXACT_TRIALS, "--seed", "99", "-f", "csv"
+    )
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [row["seed"] for row in rows] == ["99", "99"]

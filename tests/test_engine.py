@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import _thread
 import dataclasses
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from helpers import no_worker_threads_left
 
 from syncdemo import scenarios
 from syncdemo.engine import runner as engine
@@ -65,7 +65,7 @@ def fail_while_others_wait(state: Probe, ctx: ThreadContext) -> None:
     """The others wait on the scenario's own primitive; only cancel() releases them."""
     if ctx.index == 1:
         raise ValueError("boom")
-    state.released.wait(10)
+    state.released.wait(120)
 
 
 def press_ctrl_c(state: Probe, ctx: ThreadContext) -> None:
@@ -112,10 +112,6 @@ class ProbeScenario(Scenario[Probe]):
 
     def check(self, state: Probe, contexts: Sequence[ThreadContext]) -> Outcome:
         return Outcome(expected=len(contexts), observed=len(state.switch_intervals), violations=0)
-
-
-def no_worker_threads_left() -> bool:
-    return not [t for t in threading.enumerate() if t.name.startswith("syncdemo-") and t.is_alive()]
 
 
 # --- make_contexts: one rng per thread, fixed by (seed, trial, index) ----------------------
@@ -271,42 +267,34 @@ def test_producer_consumer_splits_the_threads(threads: int, producers: int, cons
 # --- failures -------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 def test_a_failing_worker_is_an_engine_error_and_stops_the_others() -> None:
     before = sys.getswitchinterval()
     began = time.monotonic()
     with pytest.raises(engine.EngineError, match=r"worker thread 1 .*ValueError: boom"):
-        engine.run(ProbeScenario(), config(sync="fail", iterations=10**9, switch_interval=0.001))
-    assert time.monotonic() - began < 3, "the others must stop, not run their 10**9 loops"
+        engine.run(ProbeScenario(), config(sync="fail", iterations=10**10, switch_interval=0.001))
+    assert time.monotonic() - began < 30, "the others must stop, not run their 10**10 loops"
     assert sys.getswitchinterval() == before
     assert no_worker_threads_left(), threading.enumerate()
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 def test_a_failing_worker_cancels_the_scenario() -> None:
     began = time.monotonic()
     with pytest.raises(engine.EngineError, match="boom"):
         engine.run(ProbeScenario(), config(sync="fail-blocked"))
-    assert time.monotonic() - began < 3, "cancel() must free the threads waiting in the scenario"
+    assert time.monotonic() - began < 30, "cancel() must free the threads waiting in the scenario"
     assert no_worker_threads_left()
 
 
-@pytest.fixture
-def sigint_raises() -> Iterator[None]:
-    """interrupt_main() does nothing while SIGINT is ignored (a shell's background job)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 @pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_during_a_trial_cancels_the_workers() -> None:
     before = sys.getswitchinterval()
     began = time.monotonic()
     with pytest.raises(engine.RunInterrupted) as stop:
-        engine.run(ProbeScenario(), config(sync="interrupt", iterations=10**9, trials=3))
-    assert time.monotonic() - began < 3, "the workers must stop, not run their 10**9 loops"
+        engine.run(ProbeScenario(), config(sync="interrupt", iterations=10**10, trials=3))
+    assert time.monotonic() - began < 30, "the workers must stop, not run their 10**10 loops"
     assert isinstance(stop.value, KeyboardInterrupt)
     assert stop.value.partial.trials == ()
     assert stop.value.partial.interrupted is True
@@ -347,7 +335,7 @@ def start_blocked_workers(
     return scenario, state, stop, threads
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("role", ["producer", "consumer"])
 def test_cancel_wakes_threads_waiting_on_a_condition(role: str) -> None:
     """Producers alone block on a full buffer, consumers alone on an empty one: the stop flag
@@ -365,7 +353,7 @@ def test_cancel_wakes_threads_waiting_on_a_condition(role: str) -> None:
     assert not any(t.is_alive() for t in threads)
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 def test_cancel_breaks_the_barrier() -> None:
     """Half the threads never arrive at the barrier; cancel() alone must free the others."""
     scenario, state, _, threads = start_blocked_workers("barrier", "barrier", lambda c: c.index < 2)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import commands
+from helpers import commands, env
 
 import syncdemo
 from syncdemo import scenarios
@@ -41,12 +41,6 @@ PACKAGE = os.path.dirname(syncdemo.__file__)
 ODD_INTERVAL = 0.004
 
 
-def env(**changes: str) -> dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    result.update(COLUMNS="120", **changes)
-    return result
-
-
 def syncdemo_threads() -> list[str]:
     """syncdemo's threads that still run syncdemo's code. (One whose work is done can stay
     in threading.enumerate() for some microseconds while threading's bootstrap ends.)"""
@@ -60,6 +54,18 @@ def syncdemo_threads() -> list[str]:
                 break
             frame = frame.f_back
     return running
+
+
+def in_worker(function: str) -> bool:
+    """Whether a syncdemo thread is running ``function`` (the scenario's worker) now."""
+    frames = sys._current_frames()
+    for t in threading.enumerate():
+        frame = frames.get(t.ident or -1) if t.name.startswith("syncdemo-") else None
+        while frame is not None:
+            if frame.f_code.co_name == function:
+                return True
+            frame = frame.f_back
+    return False
 
 
 @pytest.fixture
@@ -280,6 +286,7 @@ def test_commands_leave_nothing_behind(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_in_process_leaves_nothing_behind(
     invoke: Callable[..., Result], odd_interval: float
 ) -> None:
@@ -287,8 +294,9 @@ def test_ctrl_c_in_process_leaves_nothing_behind(
     when run returns, every worker has stopped, not merely been told to."""
 
     def press_ctrl_c_once_workers_run() -> None:
-        deadline = time.monotonic() + 30
-        while not syncdemo_threads() and time.monotonic() < deadline:
+        # past the start gate, inside the worker: the main thread is joining them by then
+        deadline = time.monotonic() + 60
+        while not in_worker("increment_locked") and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.1)
         _thread.interrupt_main()

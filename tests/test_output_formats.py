@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from helpers import UNTIL_SEEN
 
 from syncdemo.render.data import run_csv, run_json
 from syncdemo.results import RunResult
@@ -123,6 +124,7 @@ def test_run_json_schema(invoke: Invoke) -> None:
         "trace": False,
         "timeout": 2.0,
         "runtime": "threads",
+        "race_budget": 0.0,
     }
     for t in data["trials"]:
         assert t["expected"] == 1500
@@ -139,7 +141,7 @@ def test_run_json_stdout_is_only_json(invoke: Invoke) -> None:
 
 
 def test_run_json_of_a_violated_run(invoke: Invoke) -> None:
-    result = invoke("run", "barrier", "--sync", "none", "-f", "json")
+    result = invoke("run", "barrier", "--sync", "none", *UNTIL_SEEN, "-f", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     check_schema(data)

@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from helpers import run, run_until_violated
 
 from syncdemo import scenarios
-from syncdemo.engine import runner as engine
-from syncdemo.results import RunConfig, RunResult
+from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
-
-SWITCH_INTERVAL = 0.0001  # the CLI's default
 
 ALL = scenarios.all_scenarios()
 UNSAFE = [("counter", "none"), ("producer-consumer", "none"), ("barrier", "none")]
@@ -70,21 +68,6 @@ SAFE = [
 #: Broken strategies that fail with one thread too: a thread that takes a Lock it holds.
 FAIL_ALONE = {("reentrant", "lock")}
 EVERY_STRATEGY = [(s.name, strategy.name) for s in ALL for strategy in s.strategies]
-
-
-def run(name: str, sync: str, **changes: Any) -> RunResult:
-    scenario = scenarios.get(name)
-    values: dict[str, Any] = {
-        "scenario": name,
-        "sync": sync,
-        "threads": scenario.default_threads,
-        "iterations": scenario.default_iterations,
-        "trials": 3,
-        "seed": 2024,
-        "switch_interval": SWITCH_INTERVAL,
-    }
-    values.update(changes)
-    return engine.run(scenario, RunConfig(**values))
 
 
 def by_name(scenario: Scenario[Any]) -> str:
@@ -187,7 +170,7 @@ def test_scenario_reaches_every_command(invoke: Callable[..., Result], scenario:
     assert " ".join(scenario.invariant.split()) in " ".join(described.stdout.split())
 
     for sync in scenario.strategy_names():
-        tiny = ("run", scenario.name, "-s", sync, "-n", "50", "--trials", "1")
+        tiny = ("run", scenario.name, "-s", sync, "-n", "50", "--trials", "1", "--race-budget", "0")
         table = invoke(*tiny)
         assert table.exit_code == 0, table.output
         assert f"{scenario.name} · --sync {sync}" in table.stdout
@@ -217,12 +200,10 @@ def test_describe_shows_every_worker(invoke: Callable[..., Result], scenario: An
 
 
 @pytest.mark.parametrize(("name", "sync"), UNSAFE)
-@pytest.mark.parametrize("repeat", range(3))
-def test_unsafe_strategy_violates_at_the_defaults(name: str, sync: str, repeat: int) -> None:
+def test_unsafe_strategy_violates_at_the_defaults(name: str, sync: str) -> None:
+    """Seen at least once within the budget (a busy machine can make single trials miss)."""
     assert not scenarios.get(name).strategy(sync).safe
-    result = run(name, sync, seed=repeat)
-    assert result.violated >= 1, [t.outcome for t in result.trials]
-    assert not result.ok
+    result = run_until_violated(name, sync)
     violated = [t for t in result.trials if not t.ok]
     assert all(t.outcome.violations > 0 for t in violated)
     assert "broke" in result.verdict

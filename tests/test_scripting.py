@@ -13,13 +13,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from click.testing import Result
+from helpers import UNTIL_SEEN, wait_for_steady_threads
 
 from syncdemo.cli.output import atomic_write
 
@@ -35,11 +36,9 @@ Invoke = Callable[..., Result]
 
 
 def env(**changes: str) -> dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    result["PATH"] = f"{BIN}{os.pathsep}{result.get('PATH', '')}"
-    result["COLUMNS"] = "100"
-    result.update(changes)
-    return result
+    """The child's environment: this venv's bin first on PATH, as an activated shell has."""
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    return helpers.env(**{"PATH": path, "COLUMNS": "100", **changes})
 
 
 def default_sigint() -> None:
@@ -253,10 +252,10 @@ def test_ctrl_c_mid_sweep_leaves_no_file(tmp_path: Path, existing: str | None) -
         preexec_fn=default_sigint,
     )
     try:
-        time.sleep(0.8)
+        wait_for_steady_threads(process.pid, 2)  # run 2's workers (run 1's came and went)
         assert process.poll() is None, "the sweep should still be running"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
@@ -277,7 +276,7 @@ def test_run_quiet_prints_nothing_and_keeps_the_exit_status(invoke: Invoke) -> N
     quiet = invoke("run", "counter", "-n", "100", "--trials", "1", "-q")
     assert quiet.exit_code == 0
     assert quiet.stdout == ""
-    checked = invoke("run", "barrier", "-s", "none", "--check", "--quiet")
+    checked = invoke("run", "barrier", "-s", "none", *UNTIL_SEEN, "--check", "--quiet")
     assert checked.exit_code == 1
     assert checked.stdout == ""
 

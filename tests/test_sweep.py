@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from helpers import seen_within
 from rich.console import Console
 from test_output_formats import check_schema
 
@@ -241,7 +242,10 @@ def test_quiet_with_a_format_still_prints_the_data(invoke: Invoke) -> None:
 
 
 def test_check(invoke: Invoke) -> None:
-    violated = invoke("sweep", "barrier", "-s", "none", "-t", "2,4", "--check", "-q")
+    violated = seen_within(
+        lambda: invoke("sweep", "barrier", "-s", "none", "-t", "2,4", "--check", "-q"),
+        lambda result: result.exit_code != 0,
+    )
     assert violated.exit_code == 1
     held = invoke("sweep", "counter", "-t", "1", "-n", "500", "--check", "-q")
     assert held.exit_code == 0, "one thread never races"

@@ -14,6 +14,10 @@ from syncdemo.cli.output import OutputOptions, output_options
 if TYPE_CHECKING:
     from syncdemo.results import RunResult
 
+#: Seconds an unsafe strategy's run may go on looking for its race (see --race-budget):
+#: a demo on a busy laptop shows the race and still ends in about a second.
+DEFAULT_RACE_BUDGET = 1.0
+
 
 @click.command()
 @opt.scenario_argument
@@ -63,6 +67,21 @@ if TYPE_CHECKING:
     show_default=True,
     help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
 )
+@click.option(
+    "--race-budget",
+    type=click.FloatRange(0, 3600),
+    callback=opt.finite,
+    default=DEFAULT_RACE_BUDGET,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="SYNCDEMO_RACE_BUDGET",
+    show_envvar=True,
+    help=(
+        "For an unsafe strategy: if none of the --trials violated the invariant, run more "
+        "trials until one does or the run has lasted this long, and say how many it took "
+        "(a busy machine can make a few trials all miss a race). 0: only --trials."
+    ),
+)
 @opt.debug_option
 def run(
     name: str,
@@ -80,6 +99,7 @@ def run(
     export_trace: Path | None,
     show: int,
     timeout: float,
+    race_budget: float,
 ) -> None:
     """Run a scenario on real threads and report what happened to the shared state.
 
@@ -128,6 +148,7 @@ def run(
         keep_events=export_trace is not None,
         show=show,
         timeout=timeout,
+        race_budget=race_budget,
     )
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:

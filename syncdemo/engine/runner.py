@@ -4,6 +4,12 @@ Only this module starts threads. Workers are released together by a start barrie
 the main thread joins too, so thread creation is outside the measured section; each
 worker stamps ``perf_counter_ns`` after the gate and after its loop, and a trial's wall
 time is the span from the first start to the last end.
+
+A race shows only when the threads happen to interleave inside its window, and on a busy
+machine a few trials can all miss it. So a run of an unsafe strategy with a
+``race_budget`` keeps running trials after ``trials`` until one violates the invariant or
+the run has lasted that long, and the result says how many it took (``BudgetUse``).
+Nothing is staged: the extra trials are the same workload, counted like the others.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from syncdemo.engine.outcomes import histogram
 from syncdemo.engine.runtime import runtime_info, switch_interval
 from syncdemo.engine.watchdog import Watchdog
 from syncdemo.results import (
+    BudgetUse,
     Evidence,
     RunConfig,
     RunResult,
@@ -62,28 +69,58 @@ def run(
     *,
     on_trial: Callable[[TrialResult], None] | None = None,
 ) -> RunResult:
-    """Run every trial of ``config`` and return plain data; restore the switch interval."""
+    """Run every trial of ``config`` (and, for an unsafe strategy that has not violated
+    yet, more within ``config.race_budget``) and return plain data; restore the switch
+    interval."""
     if not config.window:
         config = replace(config, window=scenario.default_window_for(config.runtime))
     done: list[TrialResult] = []
     untraced: list[TrialResult] = []
+    looks = _looks_for_race(scenario, config)
     with switch_interval(config.switch_interval) as previous:
         runtime = runtime_info(switch_interval_default=previous)
+        began = time.perf_counter()
         try:
-            for trial in range(1, config.trials + 1):
+            trial = 0
+            while trial < config.trials or (
+                looks
+                and all(t.ok for t in done)
+                and time.perf_counter() - began < config.race_budget
+            ):
+                trial += 1
                 result = _run_trial(scenario, config, trial)
                 done.append(result)
                 if on_trial is not None:
                     on_trial(result)
+            budget = _budget_use(config, done, time.perf_counter() - began) if looks else None
             if config.trace:  # as many trials untraced: what tracing costs, and changes
                 baseline = replace(config, trace=False)
                 untraced = [
-                    _run_trial(scenario, baseline, config.trials + i)
+                    _run_trial(scenario, baseline, len(done) + i)
                     for i in range(1, config.trials + 1)
                 ]
         except KeyboardInterrupt:
-            raise RunInterrupted(_result(scenario, config, runtime, done, True)) from None
-    return _result(scenario, config, runtime, done, False, untraced or None)
+            budget = _budget_use(config, done, time.perf_counter() - began) if looks else None
+            partial = _result(scenario, config, runtime, done, True, budget=budget)
+            raise RunInterrupted(partial) from None
+    return _result(scenario, config, runtime, done, False, untraced or None, budget)
+
+
+def _looks_for_race(scenario: Scenario[Any], config: RunConfig) -> bool:
+    """Whether this run may add trials to find the race: an unsafe strategy, more than one
+    thread (one cannot race with itself), and a budget."""
+    return config.race_budget > 0 and config.threads > 1 and not scenario.strategy(config.sync).safe
+
+
+def _budget_use(config: RunConfig, done: list[TrialResult], elapsed_s: float) -> BudgetUse:
+    first = next((t.trial for t in done if not t.ok), None)
+    return BudgetUse(
+        budget_s=config.race_budget,
+        asked=config.trials,
+        extra=max(0, len(done) - config.trials),
+        first_violated=first,
+        elapsed_s=elapsed_s,
+    )
 
 
 def _result(
@@ -93,6 +130,7 @@ def _result(
     trials: list[TrialResult],
     interrupted: bool,
     untraced: list[TrialResult] | None = None,
+    budget: BudgetUse | None = None,
 ) -> RunResult:
     ok = all(t.ok for t in trials)
     samples = [(scenario.outcome_key(t.outcome), t.grade) for t in trials]
@@ -113,6 +151,7 @@ def _result(
         iterations_meaning=scenario.iterations_meaning,
         roles_note=scenario.roles_note(config),
         start_method=_start_method(config.runtime),
+        budget=budget,
     )
 
 

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from syncdemo.render.layout import Alt, Col, Grid
-from syncdemo.results import Evidence, RunResult, RuntimeInfo, TrialResult
+from syncdemo.results import BudgetUse, Evidence, RunResult, RuntimeInfo, TrialResult
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
 MAX_TRIAL_ROWS = 10
@@ -205,6 +205,9 @@ def run_report(result: RunResult) -> RenderableType:
             f"(min / median / max, spread {e.spread:.0%}); ops/s {rate(r.min)} / "
             f"{rate(r.median)} / {rate(r.max)}\n"
         )
+    if result.budget is not None and result.budget.extra:
+        status.append("Race budget: ", style="bold")
+        status.append(budget_line(result.budget) + "\n")
     summary = (
         f"{result.violated} of {len(result.trials)} trials violated the invariant. "
         if result.trials
@@ -214,6 +217,19 @@ def run_report(result: RunResult) -> RenderableType:
     status.append(result.verdict)
     parts += ["", status]
     return Group(*parts)
+
+
+def budget_line(b: BudgetUse) -> str:
+    """What --race-budget did, when it ran trials beyond --trials."""
+    if b.asked == 1:
+        head = "the trial asked for did not violate the invariant"
+    else:
+        head = f"none of the {b.asked:,} trials asked for violated the invariant"
+    head += f"; run on for up to {b.budget_s:g} s, "
+    if b.first_violated is not None:
+        return head + f"trial {b.first_violated:,} did, after {seconds(b.elapsed_s)}."
+    more = "the one more did not either" if b.extra == 1 else f"none of {b.extra:,} more did"
+    return head + f"{more} ({seconds(b.elapsed_s)} in all)."
 
 
 GRADE_STYLE = {"ACCEPTABLE": "green", "FORBIDDEN": "bold red", "INTERESTING": "bold yellow"}

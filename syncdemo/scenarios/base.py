@@ -94,9 +94,10 @@ class Scenario(ABC, Generic[S]):
         """The window ``--window`` defaults to on ``runtime``."""
         return self.default_window
 
-    def default_iterations_for(self, runtime: str) -> int:
-        """``--iterations``' default on ``runtime`` (some runtimes switch far more slowly)."""
-        return self.default_iterations
+    def default_iterations_for(self, runtime: str, window: str = "") -> int:
+        """``--iterations``' default on ``runtime`` with ``window``: each window's run takes
+        about as long as the default window's (some runtimes switch far more slowly)."""
+        return self.window_iterations.get(window, self.default_iterations)
 
     def strategy(self, name: str) -> Strategy:
         for s in self.strategies:
@@ -109,6 +110,9 @@ class Scenario(ABC, Generic[S]):
 
     window_help: ClassVar[Mapping[str, str]] = {}
     """What each of ``windows`` means, for describe."""
+    window_iterations: ClassVar[Mapping[str, int]] = {}
+    """``--iterations`` defaults of the windows whose cost differs from the default one's."""
+
     outcome_name: str = "violations"
     """What the outcome histogram counts (see :meth:`outcome_key`)."""
     grade_meanings: ClassVar[Mapping[str, str]] = {
