@@ -29,7 +29,6 @@ MAX_LIMIT = 10_000_000
 #: Keep in step with syncdemo.explore.search.DEFAULT_LIMIT (not imported: --help stays light).
 DEFAULT_LIMIT = 20_000
 DEFAULT_MAX_PREEMPTIONS = 2
-GRANULARITIES = ("line", "opcode", "gil")
 
 
 class Preemptions(click.ParamType):  # type: ignore[type-arg]
@@ -52,18 +51,7 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     "Work per thread.  [default: the scenario's small size]", high=MAX_ITERATIONS
 )
 @opt.sync_option
-@click.option(
-    "--granularity",
-    "-g",
-    type=click.Choice(GRANULARITIES),
-    default="line",
-    show_default=True,
-    help=(
-        "Where threads may switch: line (each line of the scenario's code), opcode (each "
-        "bytecode: what a free-threaded build can do) or gil (only where CPython 3.10+'s GIL "
-        "can change hands). Primitives are always switch points."
-    ),
-)
+@opt.granularity_option
 @click.option(
     "--max-preemptions",
     type=Preemptions(),

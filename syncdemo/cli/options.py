@@ -355,6 +355,25 @@ def plot_option(func: F) -> F:
     )(func)
 
 
+GRANULARITIES = ("line", "opcode", "gil")
+
+
+def granularity_option(func: F) -> F:
+    """--granularity for the commands that run the real code under the scheduler."""
+    return click.option(
+        "--granularity",
+        "-g",
+        type=click.Choice(GRANULARITIES),
+        default="line",
+        show_default=True,
+        help=(
+            "Where threads may switch: line (each line of the scenario's code), opcode (each "
+            "bytecode: what a free-threaded build can do) or gil (only where CPython 3.10+'s "
+            "GIL can change hands). Primitives are always switch points."
+        ),
+    )(func)
+
+
 def seed_option(help: str) -> Callable[[F], F]:
     return click.option("--seed", type=Count(0, MAX_SEED), metavar="S", help=help)
 

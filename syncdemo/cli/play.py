@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 #: One key per thread on a terminal: 0 to 9.
 MAX_THREADS = 10
 MAX_ITERATIONS = 20
-GRANULARITIES = ("line", "opcode", "gil")
 QUIT = ("q", "quit", "exit")
 
 
@@ -38,17 +37,7 @@ QUIT = ("q", "quit", "exit")
     "Work per thread (increments, items, phases, meals).", high=MAX_ITERATIONS, default=1
 )
 @opt.sync_option
-@click.option(
-    "--granularity",
-    "-g",
-    type=click.Choice(GRANULARITIES),
-    default="line",
-    show_default=True,
-    help=(
-        "Where a thread may be stopped: each source line; each bytecode (what a "
-        "free-threaded build can interleave); only where the GIL can change hands."
-    ),
-)
+@opt.granularity_option
 @click.option(
     "--moves",
     metavar="T,T,...",
