@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ class Target:
         code cannot be replayed on this code meaningfully."""
         digest = hashlib.sha256()
         for name in sorted(self.files):
-            digest.update(name.encode())
+            digest.update(os.path.basename(name).encode())  # the same in every checkout
             with contextlib.suppress(OSError), open(name, "rb") as f:
                 digest.update(f.read())
         return digest.hexdigest()[:8]
