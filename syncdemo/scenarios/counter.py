@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, cast
+from typing import ClassVar, Protocol
 
 from syncdemo.engine.context import ThreadContext, Worker
 from syncdemo.engine.evidence import READ, WRITE, lost_update_evidence
@@ -41,6 +41,16 @@ class Shard:
     """One thread's own counter: no other thread reads or writes it while they run."""
 
     value: int = 0
+
+
+class CounterState(Protocol):
+    """What the check reads: the shared count (a Counter, or counter_runtimes.SharedCounter
+    in shared memory for --runtime processes)."""
+
+    @property
+    def value(self) -> int: ...
+
+    def total(self) -> int: ...
 
 
 def _validate(value: int) -> int:
@@ -136,107 +146,6 @@ def increment_bare_locked(state: Counter, ctx: ThreadContext) -> None:
                 state.value += 1
 
 
-# --- --runtime asyncio: tasks in one event loop ---------------------------------------------
-
-
-async def next_value_after_await(value: int) -> int:
-    """The step between read and write, after an ``await`` that suspends: the point where
-    the event loop runs the other tasks (``asyncio.sleep(0)`` standing for I/O)."""
-    await asyncio.sleep(0)
-    return next_value(value)
-
-
-async def next_value_no_await(value: int) -> int:
-    """The same step with nothing to wait for: a coroutine that never suspends gives the
-    loop nothing to switch at, however many calls it makes."""
-    return next_value(value)
-
-
-#: --window on asyncio: io awaits a suspension between the read and the write; call and
-#: none do not (a plain call is no switch point for the event loop).
-ASYNC_STEPS = {"io": next_value_after_await, "call": next_value_no_await}
-
-
-async def increment_async_unsafe(state: Counter, ctx: ThreadContext) -> None:
-    step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            value = state.value  # read
-            value = await step(value)  # with --window io, other tasks run here
-            state.value = value  # write
-
-
-async def increment_async_sharded(state: Counter, ctx: ThreadContext) -> None:
-    """--sync sharded: each task its own counter, summed after the loop ends."""
-    step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
-    own = Shard()
-    state.shards.append(own)
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            own.value = await step(own.value)
-
-
-async def increment_async_locked(state: Counter, ctx: ThreadContext) -> None:
-    step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
-    lock = state.async_lock
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            async with lock:  # tasks that reach it while it is held wait here
-                state.value = await step(state.value)
-
-
-# --- --runtime processes: the counter in shared memory ---------------------------------------
-
-
-class SharedCounter:
-    """counter.value as a ``multiprocessing.Value`` that every process sees. Each read or
-    write of ``cell.value`` takes the Value's own lock for that one access only."""
-
-    def __init__(self) -> None:
-        import multiprocessing
-
-        self.cell = multiprocessing.get_context().Value("q", 0)
-
-    @property
-    def value(self) -> int:
-        return int(self.cell.value)
-
-    def total(self) -> int:
-        return self.value
-
-
-def increment_shared_unsafe(state: SharedCounter, ctx: ThreadContext) -> None:
-    cell = state.cell
-    bare = ctx.config.window == "none"
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            if bare:
-                cell.value += 1  # still a read and a write, each locked on its own
-            else:
-                value = cell.value  # read
-                value = next_value(value)  # the other processes run meanwhile, in parallel
-                cell.value = value  # write
-
-
-def increment_shared_sharded(state: SharedCounter, ctx: ThreadContext) -> None:
-    """--sync sharded: count in this process alone, add the total once at the end."""
-    own = 0
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            own = next_value(own)
-    with state.cell.get_lock():
-        state.cell.value += own
-
-
-def increment_shared_locked(state: SharedCounter, ctx: ThreadContext) -> None:
-    cell = state.cell
-    lock = cell.get_lock()
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            with lock:  # one process at a time from here
-                cell.value = next_value(cell.value)
-
-
 _WHY = WhyItBreaks(
     gil=(
         "under the GIL only one thread runs bytecode at a time, but the interpreter may switch "
@@ -281,7 +190,7 @@ _SHARDED = Strategy(
 )
 
 
-class CounterScenario(Scenario[Counter | SharedCounter]):
+class CounterScenario(Scenario[CounterState]):
     name = "counter"
     summary = "Threads increment one shared integer; unsynchronized increments get lost."
     explanation = (
@@ -337,12 +246,18 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
         # the loss, and 20,000 awaits a task would take over a second
         return 2_000 if runtime == "asyncio" else super().default_iterations_for(runtime, window)
 
-    def setup(self, config: RunConfig) -> Counter | SharedCounter:
-        return SharedCounter() if config.runtime == "processes" else Counter()
+    def setup(self, config: RunConfig) -> CounterState:
+        if config.runtime == "processes":
+            from syncdemo.scenarios.counter_runtimes import SharedCounter
+
+            return SharedCounter()
+        return Counter()
 
     def worker(self, strategy: Strategy, role: str, config: RunConfig) -> Worker:
         if config.runtime != "threads":
-            return _RUNTIME_WORKERS[config.runtime][strategy.name]
+            from syncdemo.scenarios.counter_runtimes import RUNTIME_WORKERS
+
+            return RUNTIME_WORKERS[config.runtime][strategy.name]
         if config.window == "none":
             if strategy is _SHARDED:
                 return increment_bare_sharded
@@ -361,13 +276,9 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
 
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
         if config.threads > 1 and config.runtime != "threads":
-            if config.sync != "none":
-                if not ok:
-                    return f"Updates were lost with --sync {config.sync}."
-                return _LOCKED_ON.get(config.sync, {}).get(config.runtime, "The invariant held.")
-            if config.runtime == "asyncio":
-                return _asyncio_verdict(ok, config.window)
-            return _processes_verdict(ok)
+            from syncdemo.scenarios.counter_runtimes import runtime_verdict
+
+            return runtime_verdict(ok, config)
         if ok and config.window == "none" and config.sync == "none" and config.threads > 1:
             if gil:
                 return (
@@ -385,11 +296,11 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
         return super().verdict(ok, config, gil)
 
     def evidence(
-        self, state: Counter | SharedCounter, contexts: Sequence[ThreadContext], limit: int
+        self, state: CounterState, contexts: Sequence[ThreadContext], limit: int
     ) -> list[Evidence]:
         return lost_update_evidence(contexts, limit)
 
-    def check(self, state: Counter | SharedCounter, contexts: Sequence[ThreadContext]) -> Outcome:
+    def check(self, state: CounterState, contexts: Sequence[ThreadContext]) -> Outcome:
         expected = sum(c.ops for c in contexts)
         observed = state.total()
         return Outcome(
@@ -397,82 +308,6 @@ class CounterScenario(Scenario[Counter | SharedCounter]):
             observed=observed,
             violations=max(0, expected - observed),
         )
-
-
-#: The workers of --runtime asyncio and processes, by strategy (the engine awaits what an
-#: asyncio worker returns).
-_RUNTIME_WORKERS: dict[str, dict[str, Worker]] = {
-    "asyncio": {
-        "none": cast(Worker, increment_async_unsafe),
-        "lock": cast(Worker, increment_async_locked),
-        "sharded": cast(Worker, increment_async_sharded),
-    },
-    "processes": {
-        "none": increment_shared_unsafe,
-        "lock": increment_shared_locked,
-        "sharded": increment_shared_sharded,
-    },
-}
-
-_LOCKED_ON: dict[str, dict[str, str]] = {"lock": {}, "sharded": {}}
-_LOCKED_ON["lock"] = {
-    "asyncio": (
-        "The invariant held, as it must with --sync lock: an asyncio.Lock is held across the "
-        "await, so no other task gets between a read and its write."
-    ),
-    "processes": (
-        "The invariant held, as it must with --sync lock: value.get_lock() is held across "
-        "the read and the write, so one process at a time does the whole increment."
-    ),
-}
-_LOCKED_ON["sharded"] = {
-    runtime: (
-        "The invariant held, as it must with --sync sharded: each worker counted on its "
-        "own and the counts were added up once it had finished; nothing was shared while "
-        "counting."
-    )
-    for runtime in ("asyncio", "processes")
-}
-
-
-def _asyncio_verdict(ok: bool, window: str) -> str:
-    if window == "io":
-        if ok:
-            return (
-                "No update was lost this time, but each task awaits between its read and its "
-                "write, and every await that suspends lets the other tasks run: run more "
-                "--iterations or --trials."
-            )
-        return (
-            "The invariant broke on one thread, with no GIL switch involved: each task read "
-            "the counter, awaited (the event loop ran the other tasks there, and they wrote), "
-            "then wrote its stale value + 1. An asyncio.Lock held across the await fixes it."
-        )
-    return (
-        "No update was lost, and none can be: all tasks run on one thread in one event loop, "
-        "which switches tasks only at an await that suspends, and there is none between "
-        "this read and this write (a plain call, or awaiting a coroutine that never "
-        "suspends, is no switch point). Put an await of real I/O there (--window io) and "
-        "updates are lost."
-        if ok
-        else "Updates were lost although no await suspended between read and write."
-    )
-
-
-def _processes_verdict(ok: bool) -> str:
-    if ok:
-        return (
-            "No update was lost this time, but the processes run in parallel and the read and "
-            "the write of the shared Value are two separate locked steps: run more "
-            "--iterations or --trials."
-        )
-    return (
-        "The invariant broke: separate processes run truly in parallel (each has its own "
-        "interpreter and GIL), and only the multiprocessing.Value is shared. Each read and "
-        "each write of value.value is locked on its own, so two processes read the same "
-        "value and both write value + 1. Holding value.get_lock() across the read and the "
-        "write fixes it."
-    )
 
 
 class LockedCounterScenario(CounterScenario):
