@@ -14,7 +14,7 @@ from typing import Any
 
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
-from syncdemo.explore.runner import DEADLOCK, Runner, RunOutcome
+from syncdemo.explore.runner import DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
@@ -34,25 +34,30 @@ def pending_words(p: Pending) -> str:
 
 
 def outcomes(target: Target, runs: list[RunOutcome]) -> tuple[OutcomeCount, ...]:
-    counts = Counter((r.label, r.grade, r.ok, r.how == DEADLOCK) for r in runs)
+    counts = Counter((r.label, r.grade, r.ok, r.how) for r in runs)
     total = sum(counts.values())
-    ordered = sorted(counts.items(), key=lambda kv: (kv[0][3], not kv[0][2], number(kv[0][0])))
+    ordered = sorted(
+        counts.items(), key=lambda kv: (kv[0][3] != "done", not kv[0][2], number(kv[0][0]))
+    )
     return tuple(
         OutcomeCount(
             label=label,
             count=n,
             frequency=n / total if total else 0.0,
             grade=grade,
-            meaning=(
-                "every unfinished thread waits for another: none can go on"
-                if deadlock
-                else target.meaning(grade)
-            ),
+            meaning=ENDS.get(how) or target.meaning(grade),
             ok=ok,
-            deadlock=deadlock,
+            deadlock=how == DEADLOCK,
         )
-        for (label, grade, ok, deadlock), n in ordered
+        for (label, grade, ok, how), n in ordered
     )
+
+
+#: What a run that did not simply finish means.
+ENDS = {
+    DEADLOCK: "every unfinished thread waits for another: none can go on",
+    LIVELOCK: "the threads keep running but never finish, even each given its turn",
+}
 
 
 def number(label: str) -> tuple[int, str]:
@@ -60,9 +65,7 @@ def number(label: str) -> tuple[int, str]:
     return (int(digits), "") if digits.lstrip("-").isdigit() else (0, label)
 
 
-def unreachable_from(
-    runner: Runner, best: RunOutcome, bound: int | None, reduction: bool
-) -> int | None:
+def unreachable_from(runner: Runner, best: RunOutcome, bound: int | None) -> int | None:
     """The fewest steps of ``best`` after which no continuation keeps the invariant
     (within the bound), found by bisection; None if the budget ran out."""
     schedule = best.end.schedule
@@ -71,7 +74,6 @@ def unreachable_from(
         found = search.dfs(
             runner,
             bound,
-            reduction=reduction,
             limit=UNREACHABLE_BUDGET,
             prefix=schedule[:n],
             stop=lambda r: r.ok,
@@ -106,7 +108,7 @@ def execution(
     steps = []
     broke_at = None
     if run.failed:
-        if run.how == DEADLOCK:
+        if run.how in ENDS:
             broke_at = len(run.end.steps)
         else:
             writes = [i for i, s in enumerate(run.end.steps, 1) if s.wrote]
@@ -131,11 +133,7 @@ def execution(
         outcome=run.outcome,
         label=run.label,
         grade=run.grade,
-        meaning=(
-            "every unfinished thread waits for another: none can go on"
-            if run.how == DEADLOCK
-            else runner.target.meaning(run.grade)
-        ),
+        meaning=ENDS.get(run.how) or runner.target.meaning(run.grade),
         how=run.how,
         cycle=run.cycle,
         waits=run.waits,
@@ -181,5 +179,5 @@ def count(
 ) -> int:
     target = Target(scenario, config)
     with Runner(target, granularity, step_limit) as runner:
-        found = search.dfs(runner, bound, reduction=False, limit=limit)
+        found = search.dfs(runner, bound, limit=limit)
     return len(found.runs)

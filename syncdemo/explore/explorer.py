@@ -20,7 +20,7 @@ from syncdemo.explore.results import (
     RealExploration,
     SourceLine,
 )
-from syncdemo.explore.runner import DEADLOCK, STEP_LIMIT, Runner
+from syncdemo.explore.runner import DEADLOCK, LIVELOCK, STEP_LIMIT, Runner
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
@@ -82,15 +82,12 @@ def explore(
     *,
     granularity: str = "line",
     max_preemptions: int | None = DEFAULT_MAX_PREEMPTIONS,
-    reduction: bool = True,
     limit: int = search.DEFAULT_LIMIT,
     random: int | None = None,
     seed: int = 0,
     step_limit: int = STEP_LIMIT,
     classify: bool = True,
-    raw: bool = False,
     command: Command | None = None,
-    every_point: bool = False,
     name: str = "",
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
@@ -98,34 +95,25 @@ def explore(
 
     ``random=N`` runs N PCT schedules (``seed``) instead of the bounded search. With
     ``classify``, a failure found at ``line`` or ``opcode`` is checked against a search at
-    ``gil`` granularity with the same bound, to say whether the GIL allows it. With
-    ``raw``, the same search runs again without reduction, for the raw count. With
-    ``every_point``, every switch point is a choice, not only those after a visible access
-    (for code with shared state outside the scenario's state object); sleep sets are then
-    off too, as they rely on the same observed accesses."""
-    if every_point:
-        reduction = False
+    ``gil`` granularity with the same bound, to say whether the GIL allows it."""
     target = Target(scenario, config)
     command = command or replay_command(target.config, granularity, target.fingerprint(), name)
     began = time.perf_counter()
-    with Runner(target, granularity, step_limit, every_point) as runner:
+    with Runner(target, granularity, step_limit) as runner:
         if random is not None:
             found = search.pct(runner, random, seed)
             mode = "random"
         else:
-            found = search.dfs(runner, max_preemptions, reduction=reduction, limit=limit)
+            found = search.dfs(runner, max_preemptions, limit=limit)
             mode = "exhaustive" if max_preemptions is None else "bounded"
         counterexample = None
         if found.best is not None:
             best = found.best
             unreachable = None
             if mode != "random" and found.complete:
-                unreachable = detail.unreachable_from(runner, best, max_preemptions, reduction)
+                unreachable = detail.unreachable_from(runner, best, max_preemptions)
             counterexample = detail.detail(runner, best.end.schedule, command, unreachable)
     elapsed = time.perf_counter() - began
-    raw_count = None
-    if raw and random is None:
-        raw_count = detail.count(scenario, config, granularity, max_preemptions, limit, step_limit)
     gil_found = None
     if counterexample is not None:
         if granularity == GIL:
@@ -139,7 +127,7 @@ def explore(
         mode=mode,
         granularity=granularity,
         max_preemptions=max_preemptions,
-        reduction=reduction,
+        reduction=False,
         schedules=len(found.runs),
         pruned=found.pruned,
         cut=found.cut,
@@ -150,10 +138,11 @@ def explore(
         step_limit=step_limit,
         outcomes=detail.outcomes(target, found.runs),
         deadlocks=sum(1 for r in found.runs if r.how == DEADLOCK),
+        livelocks=sum(1 for r in found.runs if r.how == LIVELOCK),
         counterexample=counterexample,
         seed=seed if random is not None else None,
         runs=random or 0,
-        raw=raw_count,
+        raw=None,
         gil_found=gil_found,
     )
 

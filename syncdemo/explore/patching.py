@@ -1,9 +1,14 @@
-"""Hands out the controlled primitives while an exploration runs: ``threading.Lock`` and
-its siblings become factories that make a controlled one for the driver while it builds
-the state and for the controlled threads (anyone else still gets the real one),
-``time.sleep`` becomes a yield in controlled threads, ``queue``'s clock reads the
-scheduler's virtual time there, and the engine's ``TracedLock`` takes its lock the plain
-way (the scheduler keeps the wait-for graph). :func:`patched` undoes it all on exit.
+"""Hands out the controlled locks while an exploration runs: ``threading.Lock``,
+``threading.RLock`` (through ``threading._CRLock``) and the ``_allocate_lock`` that
+``Condition.wait`` makes its waiter with become factories that make a controlled lock for
+the driver while it builds the state and for the controlled threads (anyone else still
+gets the real one). Everything built on them in ``threading`` and ``queue`` (Condition,
+Event, Semaphore, BoundedSemaphore, Barrier, Queue) is the standard library's own code.
+
+``time.sleep`` becomes a yield in controlled threads, and the clocks ``threading`` and
+``queue`` time their waits with read the scheduler's virtual time there; the engine's
+``TracedLock`` takes its lock the plain way (the scheduler keeps the wait-for graph).
+:func:`patched` undoes it all on exit.
 """
 
 from __future__ import annotations
@@ -16,15 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from syncdemo.engine import locks as traced
-from syncdemo.explore.primitives import (
-    Barrier,
-    BoundedSemaphore,
-    Condition,
-    Event,
-    Lock,
-    RLock,
-    Semaphore,
-)
+from syncdemo.explore.primitives import Lock, RLock
 from syncdemo.explore.scheduler import active
 
 
@@ -39,17 +36,6 @@ def _factory(controlled: type[Any], real: Any) -> Callable[..., Any]:
     return make
 
 
-_REPLACED = {
-    "Lock": Lock,
-    "RLock": RLock,
-    "Condition": Condition,
-    "Semaphore": Semaphore,
-    "BoundedSemaphore": BoundedSemaphore,
-    "Event": Event,
-    "Barrier": Barrier,
-}
-
-
 def _traced_acquire(self: traced.TracedLock, who: traced.Who, timeout: float | None = None) -> bool:
     if timeout is None:
         return bool(self._lock.acquire())
@@ -62,15 +48,20 @@ def _traced_release(self: traced.TracedLock, who: traced.Who) -> None:
     self._lock.release()
 
 
+#: What is replaced in ``threading`` (its name there -> the controlled class).
+_LOCKS = {"Lock": Lock, "_allocate_lock": Lock, "_CRLock": RLock}
+
+
 @contextmanager
 def patched() -> Iterator[None]:
-    """Hand out controlled primitives (to the driver while it builds state, and to the
-    controlled threads), make ``time.sleep`` a yield and ``queue``'s clock virtual there,
-    and let :class:`TracedLock` take its lock the plain way (the scheduler keeps the
-    wait-for graph). Everything is put back afterwards."""
-    saved_threading = {name: getattr(threading, name) for name in _REPLACED}
+    """Hand out controlled locks (to the driver while it builds state, and to the
+    controlled threads), make ``time.sleep`` a yield and the waits' clocks virtual there,
+    and let :class:`TracedLock` take its lock the plain way. Everything is put back
+    afterwards."""
+    saved = {name: getattr(threading, name) for name in _LOCKS}
     real_sleep = time.sleep
     real_clock = queue.time  # type: ignore[attr-defined]
+    real_threading_clock = threading._time  # type: ignore[attr-defined]
     saved_traced = (traced.TracedLock.acquire, traced.TracedLock.release)
 
     def sleep(seconds: Any) -> None:
@@ -87,17 +78,20 @@ def patched() -> Iterator[None]:
         return float(real_clock())
 
     try:
-        for name, cls in _REPLACED.items():
-            setattr(threading, name, _factory(cls, saved_threading[name]))
+        for name, cls in _LOCKS.items():
+            real = saved[name] or threading._PyRLock  # type: ignore[attr-defined]
+            setattr(threading, name, _factory(cls, real))
         time.sleep = sleep
         queue.time = clock  # type: ignore[attr-defined]
+        threading._time = clock  # type: ignore[attr-defined]
         setattr(traced.TracedLock, "acquire", _traced_acquire)  # noqa: B010
         setattr(traced.TracedLock, "release", _traced_release)  # noqa: B010
         yield
     finally:
-        for name, value in saved_threading.items():
+        for name, value in saved.items():
             setattr(threading, name, value)
         time.sleep = real_sleep
         queue.time = real_clock  # type: ignore[attr-defined]
+        threading._time = real_threading_clock  # type: ignore[attr-defined]
         setattr(traced.TracedLock, "acquire", saved_traced[0])  # noqa: B010
         setattr(traced.TracedLock, "release", saved_traced[1])  # noqa: B010

@@ -1,24 +1,49 @@
 """Where a controlled thread may be switched: the switch points of each granularity.
 
-- ``line``: before each source line of the scenario's own code.
-- ``opcode``: before each bytecode instruction of it (what a free-threaded build can
-  interleave: ``self.n += 1`` splits into its read, add and write).
-- ``gil``: only where CPython 3.10+'s GIL can change hands in it: function entry, right
-  after a call returns, a backward jump (the interpreter looks at its "eval breaker" only
-  there). A schedule found at this granularity can happen on a GIL build.
+They come from the granularity and the code alone, never from what the tracker saw, and
+form a lattice, ``gil`` ⊆ ``line`` ⊆ ``opcode``:
 
-Primitive operations and ``time.sleep`` are switch points at every granularity; they are
-reported by primitives.py, not here. Only code objects of the traced files are split:
-syncdemo's harness and the standard library run between two switch points unsplit.
+- ``gil``: where the running CPython can hand the GIL to another thread, in *any* Python
+  code a controlled thread runs (the scenario's files, the user's other modules, the
+  standard library, syncdemo's harness), but not in the explorer's own machinery. CPython
+  switches threads only where its interpreter loop checks the "eval breaker":
 
-Two backends: ``sys.settrace`` (3.10, 3.11; ``f_trace_opcodes`` for instructions) and
-``sys.monitoring`` (3.12+, local events on the scenario's code objects only), because
-opcode stepping through settrace gave nondeterministic replays or crashed 3.12.1/3.13.0.
+  - **3.10** (``Python/ceval.c``): at the top of ``_PyEval_EvalFrameDefault`` (a function
+    starts, a generator or coroutine resumes), after every ``CALL_FUNCTION``,
+    ``CALL_FUNCTION_KW``, ``CALL_FUNCTION_EX`` and ``CALL_METHOD`` returns, whatever was
+    called (``CHECK_EVAL_BREAKER()`` follows each), and at ``JUMP_ABSOLUTE`` and the
+    ``POP_JUMP_IF_*`` / ``JUMP_IF_*`` jumps when taken. Taken forward jumps are counted
+    too: more switch points than CPython has only add schedules, never hide one.
+  - **3.11** (``Python/ceval.c``): ``RESUME`` (function start, resume after a yield),
+    ``JUMP_BACKWARD`` and the backward ``POP_JUMP_BACKWARD_IF_*``, and after a ``CALL`` of
+    anything but a Python function (a C function, a type, a bound C method): a call of a
+    Python function pushes its frame in place and the ``RETURN_VALUE`` goes straight back
+    to the caller, so a return from Python code is no longer a switch point.
+  - **3.12, 3.13** (``Python/bytecodes.c``): ``RESUME`` (start and resume),
+    ``JUMP_BACKWARD``, and after ``CALL`` / ``CALL_FUNCTION_EX`` of anything but a Python
+    function (the specialised ``CALL_BUILTIN_*`` / ``CALL_METHOD_DESCRIPTOR_*`` forms check
+    it too; a few, such as ``CALL_LEN``, do not, and counting them anyway only adds
+    schedules).
+
+  Blocking calls that release the GIL (``time.sleep``, a lock that is held) are switch
+  points too (reported by patching.py and primitives.py).
+- ``line``: every ``gil`` point, plus the start of each source line of the scenario's own
+  files, plus every lock operation.
+- ``opcode``: every ``line`` point, plus every bytecode instruction of the scenario's own
+  files (what a free-threaded build can interleave: ``self.n += 1`` splits into its read,
+  add and write).
+
+Two backends: ``sys.settrace`` (3.10, 3.11: ``f_trace_opcodes`` for instructions, which
+is where the call and jump rules are read) and ``sys.monitoring`` (3.12+: ``PY_START``,
+``PY_RESUME``, backward ``JUMP``, ``C_RETURN``, ``LINE`` and ``INSTRUCTION``), because
+instruction stepping through settrace gave nondeterministic replays or crashed
+3.12.1/3.13.0.
 """
 
 from __future__ import annotations
 
 import dis
+import os
 import sys
 import types
 from collections.abc import Iterable, Iterator
@@ -28,9 +53,24 @@ from syncdemo.explore import scheduler
 
 GRANULARITIES = ("line", "opcode", "gil")
 
+#: The explorer's own machinery: never split, never a switch point (in a real run it
+#: does not exist: the scheduler, the tracker's containers and the controlled locks
+#: stand for C code or for nothing).
+MACHINERY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
 _CALLS = frozenset(
     {"CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX", "CALL_METHOD", "CALL_KW"}
 )
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
+
+SKIP, OTHER, OWN = 0, 1, 2
+
+
+def version_rule() -> str:
+    """The switch-point rule of the running interpreter, in a few words (for reports)."""
+    if sys.version_info < (3, 11):
+        return "function entry and resume, after every call, loop jumps and taken branches"
+    return "function entry and resume, after a call of C code, backward jumps"
 
 
 def code_objects(
@@ -70,22 +110,6 @@ def code_objects(
     return list(found.values())
 
 
-def call_offsets(code: types.CodeType) -> frozenset[int]:
-    """Offsets of the instructions that call something."""
-    return frozenset(i.offset for i in dis.get_instructions(code) if i.opname in _CALLS)
-
-
-def after_call_offsets(code: types.CodeType) -> frozenset[int]:
-    """Offsets of the instructions right after a call (where the call has returned)."""
-    out = set()
-    previous = None
-    for i in dis.get_instructions(code):
-        if previous is not None and previous in _CALLS:
-            out.add(i.offset)
-        previous = i.opname
-    return frozenset(out)
-
-
 def line_starts(code: types.CodeType) -> frozenset[int]:
     """Offsets where a line begins, and jump targets: where a LINE event may come."""
     starts = {offset for offset, _ in dis.findlinestarts(code)}
@@ -93,49 +117,121 @@ def line_starts(code: types.CodeType) -> frozenset[int]:
     return frozenset(starts)
 
 
-def make_tracer(granularity: str, codes: list[types.CodeType]) -> Any:
+def make_tracer(granularity: str, files: frozenset[str], codes: list[types.CodeType]) -> Any:
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}")
     if sys.version_info >= (3, 12):
-        return MonitoringTracer(granularity, codes)
-    return SettraceTracer(granularity, codes)
+        return MonitoringTracer(granularity, files, codes)
+    return SettraceTracer(granularity, files)
+
+
+class _Scope:
+    """Which code is the scenario's own, which is machinery, and which is other code."""
+
+    def __init__(self, granularity: str, files: frozenset[str]) -> None:
+        self.granularity = granularity
+        self.files = files
+        self._kinds: dict[types.CodeType, int] = {}
+
+    def kind(self, code: types.CodeType, caller: types.FrameType | None = None) -> int:
+        """``caller``: the frame that called it, for generated code (a dataclass's
+        ``__init__`` has no file of its own): the machinery's is machinery too."""
+        if code.co_filename[:1] == "<":
+            if caller is not None and self.kind(caller.f_code) == SKIP:
+                return SKIP
+            return OTHER
+        kind = self._kinds.get(code)
+        if kind is None:
+            name = code.co_filename
+            if name in self.files:
+                kind = OWN
+            elif name.startswith(MACHINERY):
+                kind = SKIP
+            else:
+                kind = OTHER
+            self._kinds[code] = kind
+        return kind
+
+
+class _Code:
+    """What the settrace backend needs to know of one code object's instructions."""
+
+    __slots__ = ("branches", "calls", "jumps", "kind", "next")
+
+    def __init__(self, code: types.CodeType, kind: int) -> None:
+        self.kind = kind
+        self.calls: set[int] = set()
+        self.jumps: set[int] = set()
+        self.branches: set[int] = set()
+        self.next: dict[int, int] = {}
+        previous = None
+        for i in dis.get_instructions(code):
+            if previous is not None:
+                self.next[previous] = i.offset
+            previous = i.offset
+            if i.opname in _CALLS:
+                self.calls.add(i.offset)
+            elif "JUMP" in i.opname:
+                self.jumps.add(i.offset)
+                if "IF" in i.opname:
+                    self.branches.add(i.offset)
 
 
 class _Frame:
     """The local trace function of one traced frame (settrace backend)."""
 
-    __slots__ = ("calls", "granularity", "prev")
+    __slots__ = ("code", "info", "opcode", "prev", "python_callee", "tracer")
 
-    def __init__(self, granularity: str, calls: frozenset[int]) -> None:
-        self.granularity = granularity
-        self.calls = calls
+    def __init__(self, tracer: SettraceTracer, code: types.CodeType, info: _Code) -> None:
+        self.tracer = tracer
+        self.code = code
+        self.info = info
+        self.opcode = tracer.granularity == "opcode" and info.kind == OWN
         self.prev = -1
+        self.python_callee = False
 
     def __call__(self, frame: types.FrameType, event: str, arg: Any) -> _Frame:
         ctrl = scheduler.active()
         if ctrl is None:
             return self
         if event == "line":
-            ctrl.line(frame.f_code.co_filename, frame.f_lineno)
-        elif event == "opcode":
-            if self.granularity == "opcode":
-                ctrl.point()
-            else:
-                offset = frame.f_lasti
-                prev = self.prev
-                self.prev = offset
-                if prev >= 0 and (prev in self.calls or offset < prev):
-                    ctrl.point()
+            if self.info.kind == OWN:
+                ctrl.line(self.code.co_filename, frame.f_lineno)
+            return self
+        if event != "opcode":
+            return self
+        info = self.info
+        offset = frame.f_lasti
+        prev, self.prev = self.prev, offset
+        where = None if info.kind == OWN else (self.code.co_filename, frame.f_lineno)
+        if offset in info.calls:
+            self.python_callee = False
+        if self.opcode:
+            ctrl.point()
+            return self
+        if prev < 0:
+            return self
+        if prev in info.calls:
+            if self.tracer.every_call or not self.python_callee:
+                ctrl.point(where)
+        elif prev in info.jumps:
+            if offset < prev:
+                ctrl.loop((self.code, prev), where)
+            elif self.tracer.every_call and prev in info.branches and offset != info.next.get(prev):
+                ctrl.point(where)  # 3.10: a taken branch checks the eval breaker
         return self
 
 
 class SettraceTracer:
-    """``sys.settrace`` in each controlled thread; only the traced code gets a local
-    trace function (and, for opcode and gil, instruction events)."""
+    """``sys.settrace`` in each controlled thread: every frame outside the explorer's
+    machinery gets a local trace function with instruction events."""
 
-    def __init__(self, granularity: str, codes: list[types.CodeType]) -> None:
+    def __init__(self, granularity: str, files: frozenset[str]) -> None:
         self.granularity = granularity
-        self.calls = {c: call_offsets(c) for c in codes}
+        self.scope = _Scope(granularity, files)
+        self.every_call = sys.version_info < (3, 11)
+        """3.10 checks the eval breaker after every call, Python functions' included."""
+        self._codes: dict[types.CodeType, _Code] = {}
 
     def start(self) -> None:
         pass
@@ -146,16 +242,28 @@ class SettraceTracer:
     def _global(self, frame: types.FrameType, event: str, arg: Any) -> _Frame | None:
         if event != "call":
             return None
-        calls = self.calls.get(frame.f_code)
-        if calls is None:
+        code = frame.f_code
+        if code.co_filename[:1] == "<" and self.scope.kind(code, frame.f_back) == SKIP:
             return None
-        if self.granularity != "line":
-            frame.f_trace_opcodes = True
-        if self.granularity == "gil":
-            ctrl = scheduler.active()
-            if ctrl is not None:
-                ctrl.point()  # function entry
-        return _Frame(self.granularity, calls)
+        info = self._codes.get(code)
+        if info is None:
+            info = self._codes[code] = _Code(code, self.scope.kind(code))
+        if info.kind == SKIP:
+            return None
+        back = frame.f_back
+        if back is not None and not code.co_flags & _GENERATOR_FLAGS:
+            caller = back.f_trace
+            if isinstance(caller, _Frame) and not code.co_name.startswith("__"):
+                caller.python_callee = True  # called in place (3.11): no switch at its return
+        frame.f_trace_opcodes = True
+        local = _Frame(self, code, info)
+        ctrl = scheduler.active()
+        fresh = frame.f_lasti <= 0
+        if ctrl is not None and not (info.kind == OWN and fresh and self.granularity != "gil"):
+            # a function starts or a generator resumes (at line granularity, a fresh frame
+            # of the scenario's own code reaches its first line at once: that is the point)
+            ctrl.point(None if info.kind == OWN else (code.co_filename, frame.f_lineno))
+        return local
 
     def enter_thread(self) -> None:
         sys.settrace(self._global)
@@ -165,16 +273,18 @@ class SettraceTracer:
 
 
 class MonitoringTracer:
-    """``sys.monitoring`` (3.12+): LINE, and INSTRUCTION / PY_START / JUMP events, set as
-    local events on the traced code objects only."""
+    """``sys.monitoring`` (3.12+): PY_START, PY_RESUME, JUMP, CALL/C_RETURN and LINE as
+    global events (returning DISABLE where a location can never be a switch point), and
+    INSTRUCTION as a local event on the scenario's own code objects for ``opcode``."""
 
-    def __init__(self, granularity: str, codes: list[types.CodeType]) -> None:
+    def __init__(self, granularity: str, files: frozenset[str], codes: list[types.CodeType]) -> None:
         self.granularity = granularity
+        self.scope = _Scope(granularity, files)
         self.codes = codes
-        self.after_call = {c: after_call_offsets(c) for c in codes}
         self.starts = {c: line_starts(c) for c in codes}
         self._last: dict[int, tuple[types.CodeType, int, int]] = {}
         self.tool: int | None = None
+        self._events: list[int] = []
 
     def start(self) -> None:
         mon: Any = getattr(sys, "monitoring")  # noqa: B009 (3.12+ only; mypy runs on 3.11)
@@ -186,18 +296,25 @@ class MonitoringTracer:
         else:
             raise RuntimeError("every sys.monitoring tool id is taken")
         ev = mon.events
-        events = ev.LINE
-        mon.register_callback(tool, ev.LINE, self._line)
+        callbacks = {
+            ev.PY_START: self._start,
+            ev.PY_RESUME: self._resume,
+            ev.JUMP: self._jump,
+            ev.CALL: self._call,
+            ev.C_RETURN: self._c_return,
+            ev.LINE: self._line,
+        }
+        events = 0
+        for event, callback in callbacks.items():
+            mon.register_callback(tool, event, callback)
+            events |= event
+        self._events = list(callbacks)
+        mon.set_events(tool, events)
         if self.granularity == "opcode":
-            events |= ev.INSTRUCTION
             mon.register_callback(tool, ev.INSTRUCTION, self._instruction)
-        elif self.granularity == "gil":
-            events |= ev.INSTRUCTION | ev.PY_START | ev.JUMP
-            mon.register_callback(tool, ev.INSTRUCTION, self._after_call)
-            mon.register_callback(tool, ev.PY_START, self._start)
-            mon.register_callback(tool, ev.JUMP, self._jump)
-        for code in self.codes:
-            mon.set_local_events(tool, code, events)
+            self._events.append(ev.INSTRUCTION)
+            for code in self.codes:
+                mon.set_local_events(tool, code, ev.INSTRUCTION)
         mon.restart_events()
 
     def stop(self) -> None:
@@ -205,14 +322,10 @@ class MonitoringTracer:
         tool = self.tool
         if tool is None:
             return
+        mon.set_events(tool, 0)
         for code in self.codes:
             mon.set_local_events(tool, code, 0)
-        for event in (
-            mon.events.LINE,
-            mon.events.INSTRUCTION,
-            mon.events.PY_START,
-            mon.events.JUMP,
-        ):
+        for event in self._events:
             mon.register_callback(tool, event, None)
         mon.free_tool_id(tool)
         self.tool = None
@@ -223,7 +336,66 @@ class MonitoringTracer:
     def leave_thread(self) -> None:
         pass
 
-    def _line(self, code: types.CodeType, line: int) -> None:
+    @staticmethod
+    def _disable() -> Any:
+        return getattr(sys, "monitoring").DISABLE  # noqa: B009
+
+    def _where(self, code: types.CodeType, kind: int) -> tuple[str, int] | None:
+        if kind == OWN:
+            return None
+        return (code.co_filename, sys._getframe(2).f_lineno)
+
+    def _start(self, code: types.CodeType, offset: int) -> Any:
+        if code.co_filename[:1] == "<":
+            kind = self.scope.kind(code, sys._getframe(1).f_back)
+            if kind == SKIP:
+                return None  # called from the machinery this time
+        else:
+            kind = self.scope.kind(code)
+        if kind == SKIP:
+            return self._disable()
+        if kind == OWN and self.granularity != "gil":
+            return None  # its first line is the switch point
+        ctrl = scheduler.active()
+        if ctrl is not None:
+            ctrl.point(self._where(code, kind))
+        return None
+
+    def _resume(self, code: types.CodeType, offset: int) -> Any:
+        kind = self.scope.kind(code)
+        if kind == SKIP:
+            return self._disable()
+        ctrl = scheduler.active()
+        if ctrl is not None:
+            ctrl.point(self._where(code, kind))
+        return None
+
+    def _jump(self, code: types.CodeType, offset: int, destination: int) -> Any:
+        kind = self.scope.kind(code)
+        if kind == SKIP or destination > offset:
+            return self._disable()  # forward jumps never check the eval breaker
+        ctrl = scheduler.active()
+        if ctrl is not None:
+            ctrl.loop((code, offset), self._where(code, kind))
+        return None
+
+    def _call(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
+        # enabled only so that C_RETURN comes; in the machinery it never matters
+        return self._disable() if self.scope.kind(code) == SKIP else None
+
+    def _c_return(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
+        kind = self.scope.kind(code)
+        if kind == SKIP:
+            return self._disable()
+        ctrl = scheduler.active()
+        if ctrl is not None:
+            ctrl.point(self._where(code, kind))
+        return None
+
+    def _line(self, code: types.CodeType, line: int) -> Any:
+        kind = self.scope.kind(code)
+        if kind != OWN:
+            return self._disable()
         # 3.12.1 sometimes reports a LINE event for a forward jump within one line, and
         # not in every run. As settrace does: a new line, or a jump back, counts.
         frame = sys._getframe(1)
@@ -232,39 +404,22 @@ class MonitoringTracer:
         last = self._last.get(key)
         self._last[key] = (code, line, offset)
         if last is not None and last[0] is code and last[1] == line and offset > last[2]:
-            return
-        if offset not in self.starts.get(code, ()):
-            return
+            return None
+        starts = self.starts.get(code)
+        if starts is None:
+            starts = self.starts[code] = line_starts(code)
+        if offset not in starts:
+            return None
         ctrl = scheduler.active()
         if ctrl is not None:
             ctrl.line(code.co_filename, line)
+        return None
 
-    @staticmethod
-    def _instruction(code: types.CodeType, offset: int) -> None:
-        ctrl = scheduler.active()
-        if ctrl is not None:
-            ctrl.point()
-
-    def _after_call(self, code: types.CodeType, offset: int) -> Any:
-        if offset not in self.after_call.get(code, ()):
-            return getattr(sys, "monitoring").DISABLE  # noqa: B009
+    def _instruction(self, code: types.CodeType, offset: int) -> Any:
         ctrl = scheduler.active()
         if ctrl is not None:
             ctrl.point()
         return None
-
-    @staticmethod
-    def _start(code: types.CodeType, offset: int) -> None:
-        ctrl = scheduler.active()
-        if ctrl is not None:
-            ctrl.point()
-
-    @staticmethod
-    def _jump(code: types.CodeType, offset: int, destination: int) -> None:
-        if destination < offset:
-            ctrl = scheduler.active()
-            if ctrl is not None:
-                ctrl.point()
 
 
 def iter_modules(files: Iterable[str]) -> Iterator[types.ModuleType]:

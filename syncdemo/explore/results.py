@@ -194,9 +194,11 @@ class RealExploration:
     schedules: int
     """Complete schedules run (each ended done or deadlocked)."""
     pruned: int
-    """Runs abandoned because sleep sets showed them equivalent to one already run."""
+    """Runs the chooser abandoned (0 for a search: it prunes nothing within its bound)."""
     cut: int
-    """Runs cut at the step limit (spin or retry loops, livelocks)."""
+    """Runs cut at the step limit that then finished under a fair continuation (a
+    spinning thread the search's own order kept running): counted among the schedules
+    by the ending they then had."""
     hung: int
     elapsed_s: float
     complete: bool
@@ -206,6 +208,8 @@ class RealExploration:
     outcomes: tuple[OutcomeCount, ...]
     deadlocks: int
     counterexample: RealExecution | None
+    livelocks: int = 0
+    """Schedules that ran on past the step limit even under a fair continuation."""
     seed: int | None = None
     runs: int = 0
     raw: int | None = None
@@ -240,6 +244,7 @@ class RealExploration:
             "elapsed_s": self.elapsed_s,
             "violating": self.violating,
             "deadlocks": self.deadlocks,
+            "livelocks": self.livelocks,
             "ok": self.ok,
             "gil_found": self.gil_found,
             "outcomes": [o.to_dict() for o in self.outcomes],

@@ -8,6 +8,7 @@ returns, so nothing outlives it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from syncdemo.results import FORBIDDEN, Outcome
 STEP_LIMIT = 2_000
 
 DEADLOCK = "deadlock"
+LIVELOCK = "livelock"
 CUT = "cut"
 HUNG = "hung"
 ERROR = "exception"
@@ -53,7 +55,7 @@ class RunOutcome:
 
     @property
     def complete(self) -> bool:
-        return self.end.how in ("done", "deadlock")
+        return self.end.how in ("done", DEADLOCK, LIVELOCK)
 
     @property
     def ok(self) -> bool:
@@ -70,15 +72,15 @@ class Runner:
         target: Target,
         granularity: str = "line",
         step_limit: int = STEP_LIMIT,
-        every_point: bool = False,
     ) -> None:
         if granularity not in points.GRANULARITIES:
             raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
         self.target = target
         self.granularity = granularity
-        self.controller = Controller(target.threads, granularity, step_limit, every_point)
+        self.controller = Controller(target.threads, granularity, step_limit)
         modules = list(points.iter_modules(target.files))
-        self.tracer = points.make_tracer(granularity, points.code_objects(modules, target.files))
+        codes = points.code_objects(modules, target.files)
+        self.tracer = points.make_tracer(granularity, target.files, codes)
         self._patch: Any = None
         self.runs = 0
 
@@ -149,6 +151,23 @@ class Runner:
         return RunOutcome(
             end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial
         )
+
+
+def livelock(run: RunOutcome) -> RunOutcome:
+    """A run that went on past the step limit under a fair continuation: a livelock."""
+    end = run.end
+    end.how = LIVELOCK
+    running = sorted(end.at)
+    where = "; ".join(
+        f"thread {i} at {os.path.basename(end.at[i][0])}:{end.at[i][1]}" for i in running
+    )
+    who = ", ".join(f"thread {i}" for i in running) or "the threads"
+    cycle = (
+        f"{who} kept running for {len(end.steps):,} steps without finishing, each given "
+        f"its turn in order (a fair scheduler): {where}"
+    )
+    outcome = Outcome(0, 0, 1, {"livelock": cycle})
+    return RunOutcome(end, outcome, LIVELOCK, FORBIDDEN, cycle, (), run.states, run.initial)
 
 
 def _deadlock(end: RunEnd) -> tuple[str, tuple[str, ...]]:

@@ -1,21 +1,24 @@
 """Runs one schedule of real worker threads, one thread at a time.
 
-Every worker is a real ``threading.Thread``, but only the thread holding the turn runs:
-at a switch point it parks on its own raw lock and hands the turn back to the driver (the
-thread that called :meth:`Controller.run`), which asks a *chooser* (the search, a replay,
-PCT) which parked thread runs next. Nothing here reads a clock to decide anything: the
-same choices give the same steps, values and outcome every time.
+Every worker is a real ``threading.Thread``, but only the thread holding the turn runs.
+At each switch point of the granularity (points.py reports them; primitives.py reports
+each operation on a lock) the running thread asks the *chooser* (the search, a replay,
+PCT) which thread runs next. If the chooser keeps it, it goes straight on; otherwise it
+hands the turn to the chosen thread (releasing that thread's own lock) and parks on its
+own. Where a thread may stop depends only on the granularity and the code it runs, never
+on what the tracker saw: tracking serves the report (values) and spin detection only.
 
-A step is everything one thread does between two parks. A thread parks at a switch point
-(see points.py) only once it did something visible since its last park (a read or write
-of the shared state, an operation on a primitive): steps that touch nothing shared commute
-with every other thread's steps, so cutting the run there would only add schedules that
-end the same way. A thread also parks before a primitive operation that cannot go on now
-(it is then not runnable), and at ``time.sleep`` (a yield: it gives the turn away).
+A step is everything one thread does between two switch points; the schedule is the
+thread chosen at each. Nothing here reads a clock to decide anything: the same choices
+give the same steps, values and outcome every time.
 
 Timed waits use virtual time: ``now`` moves only when no thread can run, to the earliest
 deadline of a timed wait, which then times out. So a timeout happens only when nothing
 else can, and never depends on how fast the machine is.
+
+The driver (the thread that called :meth:`Controller.run`) starts the threads, hands the
+first turn, and waits until the run is over (or until no switch point came for
+:data:`~syncdemo.explore.steps.HANG_S`: a thread blocked on something uncontrolled).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from syncdemo.explore.pool import Slot
 from syncdemo.explore.steps import (
     FREE,
     HANG_S,
-    MAX_INVISIBLE,
     RUNNING,
     STUCK_TIMEOUTS_PER_THREAD,
     YIELDED,
@@ -44,18 +46,6 @@ from syncdemo.explore.steps import (
     ThreadState,
     cost,
 )
-
-
-def _touches(watch: frozenset[tuple[int, str]], number: int, key: str) -> bool:
-    """Whether a write of (object ``number``, ``key``) changes something in ``watch``."""
-    if (number, key) in watch or (number, "*") in watch:
-        return True
-    return key == "*" and any(n == number for n, _ in watch)
-
-
-def _woken(ts: ThreadState) -> Callable[[Pending], bool]:
-    return lambda pending: ts.woken
-
 
 _active: Controller | None = None
 
@@ -73,20 +63,16 @@ def set_active(controller: Controller | None) -> None:
 class Controller:
     """One schedule at a time; reused for every run of one exploration."""
 
-    def __init__(
-        self, threads: int, granularity: str, step_limit: int, every_point: bool = False
-    ) -> None:
+    def __init__(self, threads: int, granularity: str, step_limit: int) -> None:
         self.threads = threads
         self.granularity = granularity
         self.step_limit = step_limit
-        self.every_point = every_point
-        """Park at every switch point, not only after something visible: for code whose
-        shared state the tracker cannot see (module globals), at the cost of far more
-        schedules."""
         self._by_ident: dict[int, ThreadState] = {}
         self.states: list[ThreadState] = []
         self.now = 0.0
         self.aborting = False
+        self.quiet = False
+        """True while the report reads the shared state between steps (not the workers)."""
         self.building = False
         """True while the driver builds the shared state: primitives made then are controlled."""
         self._serial = 0
@@ -95,11 +81,29 @@ class Controller:
         self._driver = _thread.get_ident()
         self.abandoned: list[str] = []
         self._slots: list[Slot | None] = []
-        """Threads that did not unwind within HANG_S (they run code it cannot control)."""
+        self._reset_run()
+
+    def _reset_run(self) -> None:
+        self._chooser: Chooser | None = None
+        self._on_step: Callable[[StepRecord], None] | None = None
+        self._steps: list[StepRecord] = []
+        self._schedule: list[int] = []
+        self._preemptions = 0
+        self._how = ""
+        self._last: int | None = None
+        self._fired = 0
+        self._turn: ThreadState | None = None
+        self._step_meta: tuple[bool, bool] = (False, False)
+        self._failure: BaseException | None = None
+        self._over = _thread.allocate_lock()
+        self._over.acquire()
+        self._progress = 0
 
     # --- called from worker threads (and the tracer) ------------------------------------
 
     def current(self) -> ThreadState | None:
+        if self.quiet:
+            return None
         return self._by_ident.get(_thread.get_ident())
 
     def controls_creation(self) -> bool:
@@ -116,59 +120,58 @@ class Controller:
         return n
 
     def access(self, write: bool, obj: object, key: str, path: str, value: str) -> None:
+        """A read or write the tracker saw (for the report, and for spin detection)."""
         ts = self.current()
         if ts is None or self.aborting:
             return
-        ts.visible = True
-        number = self.number(obj)
-        ts.accesses.append(AccessRecord(write, number, key, path, value))
-        if not write:
-            ts.reads.add((number, key))
-            return
-        ts.wrote = True
-        for other in self.states:
-            if other.watch and other is not ts and not other.woken:
-                other.woken = _touches(other.watch, number, key)
+        ts.accesses.append(AccessRecord(write, self.number(obj), key, path, value))
+        if write:
+            ts.writes += 1
 
     def line(self, filename: str, lineno: int) -> None:
+        """A new line of the scenario's own code begins: a switch point at ``line``."""
         ts = self.current()
         if ts is None or self.aborting:
             return
         ts.cur_line = (filename, lineno)
         if self.granularity == "line":
-            self._maybe_park(ts)
+            self._switch(ts, Pending("point"))
         self._note_line(ts)
 
-    def point(self) -> None:
-        """An opcode or gil switch point."""
+    def point(self, where: tuple[str, int] | None = None) -> None:
+        """A switch point of the granularity (an instruction, or where the GIL can change
+        hands); ``where`` is the file and line, for code outside the scenario's files."""
         ts = self.current()
         if ts is None or self.aborting:
             return
-        self._maybe_park(ts)
+        if where is not None:
+            ts.cur_line = where
+        self._switch(ts, Pending("point"))
+        self._note_line(ts)
+
+    def loop(self, key: Any, where: tuple[str, int] | None = None) -> None:
+        """A backward jump (a switch point at every granularity). A thread that comes back
+        to the same jump having written nothing the tracker saw since it last took it is
+        spinning: it gives the turn away, as ``time.sleep`` does (switching to another
+        thread costs no preemption). It stays runnable: its reads may not all be known, so
+        it is never treated as blocked."""
+        ts = self.current()
+        if ts is None or self.aborting:
+            return
+        if where is not None:
+            ts.cur_line = where
+        before = ts.loops.get(key)
+        ts.loops[key] = ts.writes
+        spinning = before is not None and before == ts.writes
+        self._switch(ts, Pending("yield", "spin") if spinning else Pending("point"))
         self._note_line(ts)
 
     def yield_now(self) -> None:
-        """``time.sleep`` in a controlled thread: give the turn away.
-
-        A thread that yields where it yielded last, having only read since, is polling (a
-        spin loop): running it again before anyone changes what it read would read the same
-        and yield again, so it is not runnable until another thread writes something it
-        read."""
+        """``time.sleep`` in a controlled thread: give the turn away."""
         ts = self.current()
         if ts is None or self.aborting:
             return
-        again = ts.yielded_at == ts.cur_line
-        ts.yielded_at = ts.cur_line
-        if ts.reads and not ts.wrote and again:
-            ts.watch, ts.woken = frozenset(ts.reads), False
-            pending = Pending("yield", "poll (spin) until what it read changes", ready=_woken(ts))
-        else:
-            pending = Pending("yield", "sleep")
-        ts.reads, ts.wrote = set(), False
-        try:
-            self._park(ts, pending)
-        finally:
-            ts.watch = frozenset()
+        self._switch(ts, Pending("yield", "sleep"))
         self._note_line(ts)
 
     def op(
@@ -178,17 +181,15 @@ class Controller:
         target: Any,
         ready: Callable[[Pending], bool] | None = None,
         timeout: float | None = None,
-        force: bool = False,
     ) -> Pending:
-        """Before a primitive operation: park if something visible happened since the
-        last park, if it cannot go on now, or if ``force``; come back when it can."""
+        """Before a primitive operation: a switch point; the thread comes back when the
+        operation can go on (``ready``) or its virtual timeout fired."""
         if self.aborting:
             raise Aborted
         pending = Pending("op", what, target, ready)
         if timeout is not None:
             pending.deadline = self.now + max(0.0, timeout)
-        if force or ts.visible or not pending.can_run():
-            self._park(ts, pending)
+        self._switch(ts, pending)
         return pending
 
     def _note_line(self, ts: ThreadState) -> None:
@@ -196,24 +197,113 @@ class Controller:
         if cur is not None and (not ts.lines or ts.lines[-1] != cur):
             ts.lines.append(cur)
 
-    def _maybe_park(self, ts: ThreadState) -> None:
-        if self.aborting:
-            return  # unwinding: let it run out (tracer callbacks never raise)
-        if ts.visible or self.every_point or ts.invisible >= MAX_INVISIBLE:
-            self._park(ts, Pending("point"))
-        else:
-            ts.invisible += 1
+    # --- handing the turn on ------------------------------------------------------------
 
-    def _park(self, ts: ThreadState, pending: Pending) -> None:
+    def _switch(self, ts: ThreadState, pending: Pending) -> None:
+        """``ts`` (holding the turn) stops at a switch point: end its step, choose the next
+        thread, and go on, or hand the turn over and park until it comes back."""
         if self.aborting:
             raise Aborted
         ts.pending = pending
-        ts.back.release()
+        self._end_step(ts)
+        chosen = self._choose()
+        if chosen is ts:
+            return
+        if chosen is not None:
+            chosen.go.release()
+        else:
+            self._over.release()
         ts.go.acquire()
         if self.aborting:
             raise Aborted
-        ts.visible = False
-        ts.invisible = 0
+
+    def _ended(self, ts: ThreadState) -> None:
+        """``ts`` finished its work while holding the turn: hand it on (or end the run)."""
+        self._end_step(ts)
+        chosen = self._choose()
+        if chosen is not None:
+            chosen.go.release()
+        else:
+            self._over.release()
+
+    def _end_step(self, ts: ThreadState) -> None:
+        if self._turn is not ts:
+            return
+        timed_out, preempted = self._step_meta
+        accesses = tuple(ts.accesses)
+        record = StepRecord(
+            thread=ts.index,
+            lines=tuple(ts.lines),
+            accesses=accesses,
+            timed_out=timed_out,
+            preemption=preempted,
+            wrote=any(a.write for a in accesses),
+        )
+        self._steps.append(record)
+        assert self._chooser is not None
+        self._chooser.stepped(len(self._schedule) - 1, ts.index, accesses)
+        if self._on_step is not None:
+            self.quiet = True
+            try:
+                self._on_step(record)
+            finally:
+                self.quiet = False
+        self._turn = None
+
+    def _choose(self) -> ThreadState | None:
+        """The thread that takes the next step (its step has begun), or None when the run
+        is over (``_how`` says why)."""
+        self._progress += 1
+        try:
+            return self._choose_or_raise()
+        except BaseException as exc:  # a bad replay, a nondeterministic prefix: the driver raises it
+            self._failure = exc
+            self._how = "failed"
+            return None
+
+    def _choose_or_raise(self) -> ThreadState | None:
+        live = [ts for ts in self.states if not ts.done]
+        if not live:
+            self._how = "done"
+            return None
+        enabled = tuple(ts.index for ts in live if self._runnable(ts))
+        timed_out = False
+        if not enabled:
+            self._fired += 1
+            waker = self._fire_timeout(live)
+            if waker is None or self._fired > STUCK_TIMEOUTS_PER_THREAD * len(self.states) + 1:
+                self._how = "deadlock"
+                return None
+            enabled = (waker,)
+            timed_out = True
+        if len(self._steps) >= self.step_limit:
+            self._how = "cut"
+            return None
+        last = self._last
+        mode = FREE
+        if last is not None and last in enabled:
+            pending = self.states[last].pending
+            mode = YIELDED if pending is not None and pending.kind == "yield" else RUNNING
+        assert self._chooser is not None
+        choice = self._chooser.choose(len(self._schedule), enabled, last, mode)
+        if choice is None:
+            self._how = "pruned"
+            return None
+        if choice not in enabled:
+            raise ValueError(f"thread {choice} cannot run now (runnable: {enabled})")
+        if not timed_out:
+            self._fired = 0
+        preempted = bool(cost(mode, last, choice, enabled))
+        self._preemptions += preempted
+        ts = self.states[choice]
+        ts.lines = [ts.cur_line] if ts.cur_line is not None else []
+        ts.accesses = []
+        ts.pending = None
+        self._schedule.append(choice)
+        self._step_meta = (timed_out, preempted)
+        self._turn = ts
+        self._last = choice
+        return ts
 
     def _body(self, ts: ThreadState, work: Callable[[], None], tracer: Any) -> None:
         ts.ident = _thread.get_ident()
@@ -221,7 +311,11 @@ class Controller:
         try:
             tracer.enter_thread()
             try:
-                self._park(ts, Pending("start", "start"))
+                ts.pending = Pending("start", "start")
+                ts.back.release()  # parked at its start
+                ts.go.acquire()
+                if self.aborting:
+                    raise Aborted
                 work()
             except Aborted:
                 pass
@@ -234,6 +328,8 @@ class Controller:
             self._by_ident.pop(ts.ident, None)
             ts.done = True
             ts.pending = None
+            if not self.aborting:
+                self._ended(ts)
             with contextlib.suppress(RuntimeError):  # the driver gave up on it (hung)
                 ts.back.release()
 
@@ -249,72 +345,27 @@ class Controller:
         """Start one thread per work function, parked, and run them to the end one step
         at a time as ``chooser`` says."""
         self._driver = _thread.get_ident()
+        self._reset_run()
+        self._chooser = chooser
+        self._on_step = on_step
         self.states = [ThreadState(i, f"thread {i}") for i in range(len(works))]
         for ts in self.states:
             ts.go.acquire()
             ts.back.acquire()
         self.aborting = False
         self.now = 0.0
-        steps: list[StepRecord] = []
-        schedule: list[int] = []
-        preemptions = 0
         how = "done"
-        last: int | None = None
-        fired = 0
         try:
             for ts, work in zip(self.states, works, strict=True):
                 self._slot(ts.index).give(functools.partial(self._body, ts, work, tracer))
-                self._wait_park(ts)
-            while True:
-                live = [ts for ts in self.states if not ts.done]
-                if not live:
-                    break
-                enabled = tuple(ts.index for ts in live if self._runnable(ts))
-                timed_out = False
-                if not enabled:
-                    fired += 1
-                    waker = self._fire_timeout(live)
-                    if waker is None or fired > STUCK_TIMEOUTS_PER_THREAD * len(works) + 1:
-                        how = "deadlock"
-                        break
-                    enabled = (waker,)
-                    timed_out = True
-                if len(steps) >= self.step_limit:
-                    how = "cut"
-                    break
-                mode = FREE
-                if last is not None and last in enabled:
-                    pending = self.states[last].pending
-                    mode = YIELDED if pending is not None and pending.kind == "yield" else RUNNING
-                choice = chooser.choose(len(schedule), enabled, last, mode)
-                if choice is None:
-                    how = "pruned"
-                    break
-                if choice not in enabled:
-                    raise ValueError(f"thread {choice} cannot run now (runnable: {enabled})")
-                if not timed_out:
-                    fired = 0
-                preempted = bool(cost(mode, last, choice, enabled))
-                preemptions += preempted
-                ts = self.states[choice]
-                ts.lines = [ts.cur_line] if ts.cur_line is not None else []
-                ts.accesses = []
-                ts.go.release()
-                self._wait_park(ts)
-                record = StepRecord(
-                    thread=choice,
-                    lines=tuple(ts.lines),
-                    accesses=tuple(ts.accesses),
-                    timed_out=timed_out,
-                    preemption=preempted,
-                    wrote=any(a.write for a in ts.accesses),
-                )
-                steps.append(record)
-                schedule.append(choice)
-                chooser.stepped(len(schedule) - 1, choice, record.accesses)
-                if on_step is not None:
-                    on_step(record)
-                last = choice
+                if not ts.back.acquire(timeout=HANG_S):
+                    ts.hung = True
+                    raise Hung(ts.name)
+            first = self._choose()
+            if first is not None:
+                first.go.release()
+                self._wait_over()
+            how = self._how
         except Hung:
             how = "hung"
         finally:
@@ -330,8 +381,32 @@ class Controller:
                 if isinstance(owner, int) and owner >= 0:
                     owners[index] = owner
             self._unwind()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         errors = {ts.index: ts.error for ts in self.states if ts.error is not None}
-        return RunEnd(how, steps, tuple(schedule), preemptions, waits, errors, owners, at)
+        return RunEnd(
+            how,
+            self._steps,
+            tuple(self._schedule),
+            self._preemptions,
+            waits,
+            errors,
+            owners,
+            at,
+        )
+
+    def _wait_over(self) -> None:
+        """Wait for the run to end; a thread that reaches no switch point for HANG_S runs
+        code the scheduler does not control (it blocks on something else): hung."""
+        seen = -1
+        while not self._over.acquire(timeout=HANG_S):
+            if self._progress == seen:
+                turn = self._turn
+                if turn is not None:
+                    turn.hung = True
+                raise Hung(turn.name if turn is not None else "a thread")
+            seen = self._progress
 
     def _runnable(self, ts: ThreadState) -> bool:
         return ts.pending is not None and ts.pending.can_run()
@@ -354,11 +429,6 @@ class Controller:
                 return index
         return None
 
-    def _wait_park(self, ts: ThreadState) -> None:
-        if not ts.back.acquire(timeout=HANG_S):
-            ts.hung = True
-            raise Hung(ts.name)
-
     def _slot(self, index: int) -> Slot:
         """The pooled thread that runs thread ``index`` of each schedule (threads are reused
         from run to run: starting one costs more than a short schedule on some builds)."""
@@ -377,14 +447,18 @@ class Controller:
         self._slots.clear()
 
     def _unwind(self) -> None:
-        """Make every parked thread raise :class:`Aborted` and wait until each has ended
-        its work (its pooled thread is then free for the next run)."""
+        """Make every parked thread raise :class:`Aborted`, one at a time, and wait until
+        each has ended its work (its pooled thread is then free for the next run)."""
         self.aborting = True
         for ts in self.states:
-            if not ts.done and not ts.hung:
+            if ts.hung:
+                pass
+            elif not ts.done:
                 ts.go.release()
                 if not ts.back.acquire(timeout=HANG_S):
                     ts.hung = True
+            elif not ts.back.acquire(timeout=HANG_S):  # it ended: wait until it is out
+                ts.hung = True
             if ts.hung:
                 self.abandoned.append(ts.name)
                 slot = self._slots[ts.index] if ts.index < len(self._slots) else None

@@ -1,15 +1,17 @@
-"""Which schedules to run: bounded depth-first search with sleep sets, PCT, and replay.
+"""Which schedules to run: bounded depth-first search, PCT, and replay.
 
 The search is stateless (CHESS-style): every schedule is run from a fresh state, and the
 search keeps only the path of choices it is on. ``max_preemptions`` bounds how often a
-schedule switches away from a thread that could have gone on (most bugs need one or two).
-Sleep sets prune schedules that only reorder independent steps: after exploring thread t
-at a node, the siblings' subtrees do not run t next while every step taken since was
-independent of t's step (they touched no common object, or only read it). The runs pruned
-this way are counted, so the report can give the raw count beside the explored one.
+schedule switches away from a thread that could have gone on (most bugs need one or two);
+within the bound the search runs every schedule, with no reduction: sleep sets and DPOR
+need to know every read and write a step makes, and real code reaches state the tracker
+cannot see (a C function's, a module's, an object of any type). A verdict is therefore
+about every schedule within the bound, at the granularity named.
 
-Sleep sets with a preemption bound can miss a schedule whose only equivalent within the
-bound was pruned; a search with ``reduction=False`` is exhaustive within the bound.
+A schedule that runs past the step limit is re-run from the same choices under a fair
+continuation (each runnable thread in turn): one that then ends was only starved by the
+search's own unfair continuation (a spinning thread kept running); one that still runs on
+is a **livelock**.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from syncdemo.explore.runner import Runner, RunOutcome
+from syncdemo.explore.runner import CUT, LIVELOCK, Runner, RunOutcome, livelock
 from syncdemo.explore.steps import FREE, RUNNING, YIELDED, AccessRecord, cost
 
 #: PCT's bug depth: priority change points per run = depth - 1.
@@ -44,19 +46,6 @@ def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list
     if mode == YIELDED:
         return [*(t for t in enabled if t != last), last]  # type: ignore[list-item]
     return list(enabled)
-
-
-def dependent(a: tuple[AccessRecord, ...], b: tuple[AccessRecord, ...]) -> bool:
-    """Whether two steps touched a common object where at least one of them wrote."""
-    for x in a:
-        for y in b:
-            if (
-                x.obj == y.obj
-                and (x.write or y.write)
-                and (x.key == y.key or x.key == "*" or y.key == "*")
-            ):
-                return True
-    return False
 
 
 class Replay:
@@ -91,27 +80,19 @@ class _Node:
     used: int
     choice: int
     todo: list[int]
-    sleep: dict[int, tuple[AccessRecord, ...]]
-    """Threads asleep here, with what their next step touches."""
-    done: list[int] = field(default_factory=list)
-    access: dict[int, tuple[AccessRecord, ...]] = field(default_factory=dict)
 
     def cost(self, t: int) -> int:
         return self.used + cost(self.mode, self.last, t, self.enabled)
 
 
 class BoundedDFS:
-    """Every schedule within ``bound`` preemptions (None: no bound), less those sleep sets
-    prove equivalent to one already run; ``prefix`` fixes the first choices."""
+    """Every schedule within ``bound`` preemptions (None: no bound); ``prefix`` fixes the
+    first choices."""
 
-    def __init__(
-        self, bound: int | None, reduction: bool = True, prefix: tuple[int, ...] = ()
-    ) -> None:
+    def __init__(self, bound: int | None, prefix: tuple[int, ...] = ()) -> None:
         self.bound = bound
-        self.reduction = reduction
         self.prefix = prefix
         self.stack: list[_Node] = []
-        self._child_sleep: dict[int, tuple[AccessRecord, ...]] = {}
         self.pruned = 0
 
     def choose(
@@ -127,10 +108,9 @@ class BoundedDFS:
         if depth > 0:
             parent = self.stack[depth - 1]
             used = parent.cost(parent.choice)
-            sleep = self._child_sleep
         else:
-            used, sleep = 0, {}
-        node = _Node(enabled, last, mode, used, -1, [], sleep)
+            used = 0
+        node = _Node(enabled, last, mode, used, -1, [])
         if depth < len(self.prefix):
             forced = self.prefix[depth]
             if forced not in enabled:
@@ -141,7 +121,7 @@ class BoundedDFS:
             candidates = [
                 t
                 for t in default_order(enabled, last, mode)
-                if t not in sleep and (self.bound is None or node.cost(t) <= self.bound)
+                if self.bound is None or node.cost(t) <= self.bound
             ]
         if not candidates:
             self.pruned += 1
@@ -151,29 +131,56 @@ class BoundedDFS:
         return node.choice
 
     def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
-        node = self.stack[depth]
-        node.access[thread] = accesses
-        if depth + 1 == len(self.stack) and self.reduction:
-            asleep = dict(node.sleep)
-            asleep.update((u, node.access[u]) for u in node.done if u in node.access)
-            self._child_sleep = {
-                u: touched
-                for u, touched in asleep.items()
-                if u != thread and not dependent(touched, accesses)
-            }
-        else:
-            self._child_sleep = {}
+        pass
+
+    def decided(self) -> int:
+        """How many of the current schedule's first choices the search made (past them,
+        it only followed the default order)."""
+        for depth in range(len(self.stack) - 1, -1, -1):
+            node = self.stack[depth]
+            if node.choice != default_order(node.enabled, node.last, node.mode)[0]:
+                return depth + 1
+        return 0
 
     def backtrack(self) -> bool:
         """Move to the next schedule; False when there is none."""
         while self.stack:
             node = self.stack[-1]
             if node.todo:
-                node.done.append(node.choice)
                 node.choice = node.todo.pop(0)
                 return True
             self.stack.pop()
         return False
+
+
+class Fair:
+    """Follows ``prefix``, then gives each runnable thread a step in turn (a fair
+    continuation: no thread is starved, whatever it spins on)."""
+
+    def __init__(self, prefix: tuple[int, ...]) -> None:
+        self.prefix = prefix
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
+    ) -> int | None:
+        if depth < len(self.prefix) and self.prefix[depth] in enabled:
+            return self.prefix[depth]
+        if last is None:
+            return enabled[0]
+        later = [t for t in enabled if t > last]
+        return later[0] if later else enabled[0]
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        pass
+
+
+def settle(runner: Runner, run: RunOutcome, decided: int) -> RunOutcome:
+    """A run cut at the step limit, run again from its first ``decided`` choices under a
+    fair continuation: its real end, or a livelock when it still does not finish."""
+    if run.how != CUT:
+        return run
+    fair = runner.run(Fair(run.end.schedule[:decided]))
+    return livelock(fair) if fair.how == CUT else fair
 
 
 class PCT:
@@ -214,7 +221,7 @@ class Found:
     elapsed_s: float = 0.0
 
     def add(self, run: RunOutcome) -> None:
-        if run.how == "cut":
+        if run.how == CUT:
             self.cut += 1
             return
         if run.how == "hung":
@@ -241,7 +248,6 @@ def dfs(
     runner: Runner,
     bound: int | None,
     *,
-    reduction: bool = True,
     limit: int = DEFAULT_LIMIT,
     prefix: tuple[int, ...] = (),
     stop: Callable[[RunOutcome], bool] | None = None,
@@ -249,7 +255,7 @@ def dfs(
     """Run every schedule the bounded search reaches (up to ``limit`` runs); ``stop`` ends
     the search early when it returns True for a run."""
     began = time.perf_counter()
-    search = BoundedDFS(bound, reduction, prefix)
+    search = BoundedDFS(bound, prefix)
     found = Found()
     made = 0
     while True:
@@ -257,6 +263,9 @@ def dfs(
             found.complete = False
             break
         run = runner.run(search)
+        if run.how == CUT:
+            run = settle(runner, run, search.decided())
+            found.cut += run.how != LIVELOCK
         made += 1
         found.add(run)
         if stop is not None and stop(run):
@@ -277,6 +286,7 @@ def pct(runner: Runner, runs: int, seed: int, *, length: int = 0) -> Found:
         length = max(1, len(first.end.schedule))
     for i in range(runs):
         rng = random.Random(f"{seed}:{i}")
-        found.add(runner.run(PCT(rng, runner.target.threads, length)))
+        run = runner.run(PCT(rng, runner.target.threads, length))
+        found.add(settle(runner, run, len(run.end.schedule) // 2) if run.how == CUT else run)
     found.elapsed_s = time.perf_counter() - began
     return found

@@ -13,9 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-#: The most switch points a thread may pass without parking (it did nothing visible):
-#: a loop that never touches shared state would otherwise never give the turn back.
-MAX_INVISIBLE = 5_000
 #: Wall-clock seconds the driver waits for a thread to park before calling it hung (a
 #: guard against code blocking on something the scheduler does not control; it never
 #: decides anything in a schedule that completes).
@@ -38,7 +35,8 @@ class Pending:
     """What a parked thread waits to do next."""
 
     kind: str
-    """"start", "point" (a switch point), "yield" (time.sleep) or "op" (a primitive)."""
+    """"start", "point" (a switch point), "yield" (time.sleep, or a loop gone round
+    without a write: a spin) or "op" (a primitive)."""
     what: str = ""
     target: Any = None
     """The primitive waited on (for the wait-for graph)."""
@@ -70,24 +68,19 @@ class ThreadState:
     name: str
     go: Any = field(default_factory=_thread.allocate_lock)
     back: Any = field(default_factory=_thread.allocate_lock)
-    """Released by the thread when it parks or ends; the driver waits on it."""
+    """Released by the thread when it is parked at its start, and when it has ended."""
     pending: Pending | None = None
     done: bool = False
-    visible: bool = False
-    invisible: int = 0
     lines: list[tuple[str, int]] = field(default_factory=list)
     accesses: list[AccessRecord] = field(default_factory=list)
     cur_line: tuple[str, int] | None = None
     error: BaseException | None = None
     hung: bool = False
-    reads: set[tuple[int, str]] = field(default_factory=set)
-    """What it read since its last yield (time.sleep)."""
     wrote: bool = False
-    """Whether it wrote anything since its last yield."""
-    watch: frozenset[tuple[int, str]] = frozenset()
-    """While it spins (yielded having only read): what a write must touch to wake it."""
-    woken: bool = False
-    yielded_at: tuple[str, int] | None = None
+    """Whether it wrote anything the tracker saw since it last went round a loop."""
+    loops: dict[Any, int] = field(default_factory=dict)
+    """Spin detection: for each loop jump it took, how many writes it had made then."""
+    writes: int = 0
     ident: int = 0
 
 
@@ -108,7 +101,9 @@ FREE = 0
 RUNNING = 1
 """It can go on: switching away from it is a preemption."""
 YIELDED = 2
-"""It called time.sleep (it gave the turn away): staying on it counts as a preemption."""
+"""It called time.sleep, or went round a loop having written nothing the tracker saw (it
+spins, waiting for another thread): it gave the turn away, so switching to another thread
+is free and staying on it counts as a preemption."""
 
 
 def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:

@@ -92,8 +92,10 @@ def _body(
     worker: Callable[[Any, ThreadContext], None], state: Any, ctx: ThreadContext
 ) -> Callable[[], None]:
     def body() -> None:
-        with contextlib.suppress(Stopped):
+        try:  # no with-statement: its __enter__/__exit__ would run as the worker's code
             worker(state, ctx)
+        except Stopped:
+            pass
 
     return body
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import queue
 import threading
 import types
 from collections.abc import Iterable, Iterator
@@ -107,13 +108,13 @@ def _recording(cls: type) -> type:
 
     def __getattribute__(self: Any, name: str) -> Any:
         value = get(self, name)
-        if name[:1] != "_" and not isinstance(value, _QUIET):
+        if name[:2] != "__" and not isinstance(value, _QUIET):
             _report(False, self, name, value)
         return value
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         put(self, name, value)
-        if name[:1] != "_":
+        if name[:2] != "__":
             _report(True, self, name, value)
 
     sub = type(
@@ -257,14 +258,11 @@ class TrackedSet(set[Any]):
         return super().__contains__(item)
 
 
-_REAL = (
-    type(_thread.allocate_lock()),
-    type(_thread.RLock()),
-    threading.Condition,
-    threading.Event,
-    threading.Semaphore,
-    threading.Barrier,
-)
+_REAL = (type(_thread.allocate_lock()), type(_thread.RLock()))
+"""The C locks: one made before the explorer could control it would block for real."""
+
+_STDLIB = (threading.Condition, threading.Event, threading.Semaphore, threading.Barrier)
+"""The standard library's primitives: Python code on top of a lock (labelled by path)."""
 
 _BASES: dict[type, type] = {}  # filled below: tracked container type -> its plain type
 
@@ -280,7 +278,7 @@ def track(root: Any, name: str, files: frozenset[str]) -> Any:
     from syncdemo.engine.locks import TracedLock
     from syncdemo.explore import primitives
 
-    _QUIET = (types.MethodType, primitives._Primitive, TracedLock)
+    _QUIET = (types.MethodType, primitives.Lock, TracedLock, *_STDLIB, queue.Queue)
     _PATHS.clear()
     seen: set[int] = set()
     return _walk(root, name, files, seen, 0)
@@ -310,9 +308,12 @@ def _walk(obj: Any, path: str, files: frozenset[str], seen: set[int], depth: int
             "(field(default_factory=threading.Lock) keeps the class it saw at import: write "
             "default_factory=lambda: threading.Lock() instead)"
         )
+    lock = _inner_lock(obj)
+    if lock is not None:
+        _walk(lock, path, files, seen, depth + 1)
+        return obj
     if hasattr(obj, "label") and type(obj).__module__ == "syncdemo.explore.primitives":
-        if not obj.label:
-            obj.label = path
+        _label(obj, path)
         return obj
     inner = getattr(obj, "_lock", None)
     name = getattr(obj, "name", None)
@@ -333,13 +334,32 @@ def _walk(obj: Any, path: str, files: frozenset[str], seen: set[int], depth: int
     return obj
 
 
+def _inner_lock(obj: Any) -> Any:
+    """The lock a standard-library primitive is built on (None for anything else)."""
+    if isinstance(obj, threading.Condition):
+        return getattr(obj, "_lock", None)
+    if isinstance(obj, _STDLIB):
+        cond = getattr(obj, "_cond", None)
+        return getattr(cond, "_lock", None)
+    if isinstance(obj, queue.Queue):
+        return obj.mutex
+    return None
+
+
+def _label(lock: Any, path: str) -> None:
+    from syncdemo.explore import primitives
+
+    if isinstance(lock, primitives.Lock) and not lock.label:
+        lock.label = path
+
+
 def describe(root: Any) -> str:
     """The shared state in one line: each public attribute of the state object, locks by
     who holds them ("lock: thread 0"), containers by their items."""
     fields = vars(root) if hasattr(root, "__dict__") else {}
     parts = []
     for key, value in fields.items():
-        if key.startswith("_"):
+        if key.startswith("__"):
             continue
         text = _brief(value)
         if text:
@@ -348,6 +368,16 @@ def describe(root: Any) -> str:
 
 
 def _brief(value: Any) -> str:
+    if isinstance(value, threading.Event):
+        return "set" if value.is_set() else "not set"
+    if isinstance(value, threading.Semaphore):
+        return f"{getattr(value, '_value', '?')} left"
+    if isinstance(value, threading.Barrier):
+        return f"{value.n_waiting} of {value.parties} waiting"
+    if isinstance(value, queue.Queue):
+        return show(list(value.queue))
+    if isinstance(value, threading.Condition):
+        value = _inner_lock(value)
     owner = getattr(value, "owner", None)
     if type(value).__module__ == "syncdemo.explore.primitives":
         if isinstance(owner, int):

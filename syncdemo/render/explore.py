@@ -141,6 +141,13 @@ def _status(report: Report, e: RealExploration | None) -> Text:
             status.append(f"{e.deadlocks:,} schedules end with every thread blocked\n", "bold red")
         else:
             status.append("none (in what was explored)\n")
+        if e.livelocks:
+            status.append("Livelocks: ", style="bold")
+            status.append(
+                f"{e.livelocks:,} schedules never finish, even with each thread given its "
+                "turn in order\n",
+                "bold red",
+            )
     status.append("Invariant: ", style="bold")
     status.append(report.invariant + "\n")
     if report.roles:
@@ -186,7 +193,10 @@ def _explored(e: RealExploration) -> str:
     if e.raw is not None:
         extra.append(f"{e.raw:,} without that reduction")
     if e.cut:
-        extra.append(f"{e.cut:,} cut at the step limit of {e.step_limit:,}")
+        extra.append(
+            f"{e.cut:,} ran past the step limit of {e.step_limit:,} and were finished "
+            "under a fair scheduler"
+        )
     if e.hung:
         extra.append(f"{e.hung:,} hung")
     if not e.complete:
