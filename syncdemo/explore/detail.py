@@ -14,7 +14,7 @@ from typing import Any
 
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
-from syncdemo.explore.runner import DEADLOCK, LIVELOCK, Runner, RunOutcome
+from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
@@ -33,8 +33,9 @@ def pending_words(p: Pending) -> str:
     return p.what or p.kind
 
 
-def outcomes(target: Target, runs: list[RunOutcome]) -> tuple[OutcomeCount, ...]:
-    counts = Counter((r.label, r.grade, r.ok, r.how) for r in runs)
+def outcomes(
+    target: Target, counts: Counter[tuple[str, str, bool, str]]
+) -> tuple[OutcomeCount, ...]:
     total = sum(counts.values())
     ordered = sorted(
         counts.items(), key=lambda kv: (kv[0][3] != "done", not kv[0][2], number(kv[0][0]))
@@ -78,7 +79,7 @@ def unreachable_from(runner: Runner, best: RunOutcome, bound: int | None) -> int
             prefix=schedule[:n],
             stop=lambda r: r.ok,
         )
-        if any(r.ok for r in found.runs):
+        if found.passed:
             return True
         return False if found.complete else None
 
@@ -96,9 +97,15 @@ def unreachable_from(runner: Runner, best: RunOutcome, bound: int | None) -> int
 
 
 def detail(
-    runner: Runner, schedule: tuple[int, ...], command: Command, unreachable: int | None
+    runner: Runner,
+    schedule: tuple[int, ...],
+    command: Command,
+    unreachable: int | None,
+    livelock: bool = False,
 ) -> RealExecution:
     run = runner.run(search.Replay(schedule), detail=True)
+    if livelock and run.how == CUT:
+        run = search.livelock(run)
     return execution(runner, run, command, unreachable, len(schedule))
 
 
@@ -167,17 +174,3 @@ def fails_at_gil(
     with Runner(target, GIL, step_limit) as runner:
         found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed)
     return found.best is not None
-
-
-def count(
-    scenario: Scenario[Any],
-    config: RunConfig,
-    granularity: str,
-    bound: int | None,
-    limit: int,
-    step_limit: int,
-) -> int:
-    target = Target(scenario, config)
-    with Runner(target, granularity, step_limit) as runner:
-        found = search.dfs(runner, bound, limit=limit)
-    return len(found.runs)

@@ -110,9 +110,11 @@ def explore(
         if found.best is not None:
             best = found.best
             unreachable = None
-            if mode != "random" and found.complete:
+            if mode != "random" and found.complete and best.how != LIVELOCK:
                 unreachable = detail.unreachable_from(runner, best, max_preemptions)
-            counterexample = detail.detail(runner, best.end.schedule, command, unreachable)
+            counterexample = detail.detail(
+                runner, best.end.schedule, command, unreachable, best.how == LIVELOCK
+            )
     elapsed = time.perf_counter() - began
     gil_found = None
     if counterexample is not None:
@@ -128,7 +130,7 @@ def explore(
         granularity=granularity,
         max_preemptions=max_preemptions,
         reduction=False,
-        schedules=len(found.runs),
+        schedules=found.schedules,
         pruned=found.pruned,
         cut=found.cut,
         hung=found.hung,
@@ -136,9 +138,9 @@ def explore(
         complete=found.complete,
         limit=limit,
         step_limit=step_limit,
-        outcomes=detail.outcomes(target, found.runs),
-        deadlocks=sum(1 for r in found.runs if r.how == DEADLOCK),
-        livelocks=sum(1 for r in found.runs if r.how == LIVELOCK),
+        outcomes=detail.outcomes(target, found.ends),
+        deadlocks=found.count(DEADLOCK),
+        livelocks=found.count(LIVELOCK),
         counterexample=counterexample,
         seed=seed if random is not None else None,
         runs=random or 0,
@@ -260,6 +262,5 @@ def random_schedule(
     target = Target(scenario, config)
     with Runner(target, granularity) as runner:
         found = search.pct(runner, 1, seed)
-    runs = found.runs
-    schedule = runs[0].end.schedule if runs else ()
+    schedule = found.first.end.schedule if found.first is not None else ()
     return replay(scenario, config, schedule, granularity=granularity, name=name)

@@ -49,7 +49,7 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from syncdemo.explore import scheduler
+from syncdemo.explore import bytecode, scheduler
 
 GRANULARITIES = ("line", "opcode", "gil")
 
@@ -57,6 +57,15 @@ GRANULARITIES = ("line", "opcode", "gil")
 #: does not exist: the scheduler, the tracker's containers and the controlled locks
 #: stand for C code or for nothing).
 MACHINERY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+#: syncdemo's harness around a worker (its ThreadContext, the engine's TracedLock, the
+#: loop that calls a user class's worker): it touches only the thread's own context and
+#: the engine's bookkeeping, never what the workers share, so it runs unsplit, with
+#: whatever it calls outside the scenario's code.
+HARNESS = frozenset(
+    os.path.join(os.path.dirname(MACHINERY.rstrip(os.sep)), *where)
+    for where in (("engine", "context.py"), ("engine", "locks.py"), ("scenarios", "user.py"))
+)
 
 _CALLS = frozenset(
     {"CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX", "CALL_METHOD", "CALL_KW"}
@@ -110,6 +119,19 @@ def code_objects(
     return list(found.values())
 
 
+_CALL_OFFSETS: dict[types.CodeType, frozenset[int]] = {}
+
+
+def _call_offsets(code: types.CodeType) -> frozenset[int]:
+    """Offsets of the instructions of ``code`` that call something."""
+    found = _CALL_OFFSETS.get(code)
+    if found is None:
+        found = _CALL_OFFSETS[code] = frozenset(
+            i.offset for i in dis.get_instructions(code) if i.opname in _CALLS
+        )
+    return found
+
+
 def line_starts(code: types.CodeType) -> frozenset[int]:
     """Offsets where a line begins, and jump targets: where a LINE event may come."""
     starts = {offset for offset, _ in dis.findlinestarts(code)}
@@ -133,23 +155,32 @@ class _Scope:
         self.files = files
         self._kinds: dict[types.CodeType, int] = {}
 
-    def kind(self, code: types.CodeType, caller: types.FrameType | None = None) -> int:
-        """``caller``: the frame that called it, for generated code (a dataclass's
-        ``__init__`` has no file of its own): the machinery's is machinery too."""
-        if code.co_filename[:1] == "<":
-            if caller is not None and self.kind(caller.f_code) == SKIP:
-                return SKIP
-            return OTHER
+    def kind(self, code: types.CodeType) -> int:
         kind = self._kinds.get(code)
         if kind is None:
             name = code.co_filename
             if name in self.files:
                 kind = OWN
-            elif name.startswith(MACHINERY):
+            elif name.startswith(MACHINERY) or name in HARNESS:
                 kind = SKIP
             else:
                 kind = OTHER
             self._kinds[code] = kind
+        return kind
+
+    def called(self, code: types.CodeType, caller: types.FrameType | None) -> int:
+        """The kind of ``code`` run from ``caller``: what the machinery or the harness
+        calls outside the scenario's code is theirs too (a dataclass's generated
+        ``__init__``, a ``Thread.is_alive``), however deep through generated code."""
+        kind = self.kind(code)
+        depth = 0
+        while kind == OTHER and caller is not None and depth < 4:
+            caller_kind = self.kind(caller.f_code)
+            if caller_kind == SKIP:
+                return SKIP
+            if caller.f_code.co_filename[:1] != "<":
+                break
+            caller, depth = caller.f_back, depth + 1
         return kind
 
 
@@ -196,29 +227,39 @@ class _Frame:
             return self
         if event == "line":
             if self.info.kind == OWN:
-                ctrl.line(self.code.co_filename, frame.f_lineno)
+                here = (id(frame), self.code, frame.f_lasti)
+                prev = self.prev
+                if prev > frame.f_lasti and prev in self.info.jumps:
+                    # a loop's jump back lands on a line start: one switch point, the loop's
+                    self.prev = -2
+                    ctrl.loop((self.code, prev), (self.code.co_filename, frame.f_lineno), here)
+                else:
+                    ctrl.line(self.code.co_filename, frame.f_lineno, here)
             return self
         if event != "opcode":
             return self
         info = self.info
         offset = frame.f_lasti
         prev, self.prev = self.prev, offset
+        if prev == -2:
+            return self  # the line event of this instruction was its loop point
         where = None if info.kind == OWN else (self.code.co_filename, frame.f_lineno)
         if offset in info.calls:
             self.python_callee = False
+        here = (id(frame), self.code, offset)
         if self.opcode:
-            ctrl.point()
+            ctrl.point(None, here)
             return self
         if prev < 0:
             return self
         if prev in info.calls:
             if self.tracer.every_call or not self.python_callee:
-                ctrl.point(where)
+                ctrl.point(where, here)
         elif prev in info.jumps:
             if offset < prev:
-                ctrl.loop((self.code, prev), where)
+                ctrl.loop((self.code, prev), where, here)
             elif self.tracer.every_call and prev in info.branches and offset != info.next.get(prev):
-                ctrl.point(where)  # 3.10: a taken branch checks the eval breaker
+                ctrl.point(where, here)  # 3.10: a taken branch checks the eval breaker
         return self
 
 
@@ -243,7 +284,7 @@ class SettraceTracer:
         if event != "call":
             return None
         code = frame.f_code
-        if code.co_filename[:1] == "<" and self.scope.kind(code, frame.f_back) == SKIP:
+        if self.scope.called(code, frame.f_back) == SKIP:
             return None
         info = self._codes.get(code)
         if info is None:
@@ -262,7 +303,8 @@ class SettraceTracer:
         if ctrl is not None and not (info.kind == OWN and fresh and self.granularity != "gil"):
             # a function starts or a generator resumes (at line granularity, a fresh frame
             # of the scenario's own code reaches its first line at once: that is the point)
-            ctrl.point(None if info.kind == OWN else (code.co_filename, frame.f_lineno))
+            where = None if info.kind == OWN else (code.co_filename, frame.f_lineno)
+            ctrl.point(where, (id(frame), code, 0) if fresh else None)
         return local
 
     def enter_thread(self) -> None:
@@ -302,6 +344,7 @@ class MonitoringTracer:
             ev.JUMP: self._jump,
             ev.CALL: self._call,
             ev.C_RETURN: self._c_return,
+            ev.PY_RETURN: self._py_return,
             ev.LINE: self._line,
         }
         events = 0
@@ -336,6 +379,13 @@ class MonitoringTracer:
     def leave_thread(self) -> None:
         pass
 
+    def _kind_here(self, code: types.CodeType) -> int:
+        """The kind of the code an event came from (its frame is the callback's caller)."""
+        kind = self.scope.kind(code)
+        if kind != OTHER:
+            return kind
+        return self.scope.called(code, sys._getframe(2).f_back)
+
     @staticmethod
     def _disable() -> Any:
         return getattr(sys, "monitoring").DISABLE  # noqa: B009
@@ -346,37 +396,37 @@ class MonitoringTracer:
         return (code.co_filename, sys._getframe(2).f_lineno)
 
     def _start(self, code: types.CodeType, offset: int) -> Any:
-        if code.co_filename[:1] == "<":
-            kind = self.scope.kind(code, sys._getframe(1).f_back)
-            if kind == SKIP:
-                return None  # called from the machinery this time
-        else:
-            kind = self.scope.kind(code)
+        kind = self.scope.kind(code)
         if kind == SKIP:
             return self._disable()
+        if self.scope.called(code, sys._getframe(1).f_back) == SKIP:
+            return None  # called from the harness this time
         if kind == OWN and self.granularity != "gil":
             return None  # its first line is the switch point
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.point(self._where(code, kind))
+            ctrl.point(self._where(code, kind), (id(sys._getframe(1)), code, 0))
         return None
 
     def _resume(self, code: types.CodeType, offset: int) -> Any:
-        kind = self.scope.kind(code)
+        kind = self._kind_here(code)
         if kind == SKIP:
-            return self._disable()
+            return self._disable() if self.scope.kind(code) == SKIP else None
         ctrl = scheduler.active()
         if ctrl is not None:
             ctrl.point(self._where(code, kind))
         return None
 
     def _jump(self, code: types.CodeType, offset: int, destination: int) -> Any:
-        kind = self.scope.kind(code)
-        if kind == SKIP or destination > offset:
+        if destination > offset or self.scope.kind(code) == SKIP:
             return self._disable()  # forward jumps never check the eval breaker
+        kind = self._kind_here(code)
+        if kind == SKIP:
+            return None
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.loop((code, offset), self._where(code, kind))
+            here = (id(sys._getframe(1)), code, destination)
+            ctrl.loop((code, offset), self._where(code, kind), here)
         return None
 
     def _call(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
@@ -384,12 +434,35 @@ class MonitoringTracer:
         return self._disable() if self.scope.kind(code) == SKIP else None
 
     def _c_return(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
-        kind = self.scope.kind(code)
-        if kind == SKIP:
+        if self.scope.kind(code) == SKIP:
             return self._disable()
+        kind = self._kind_here(code)
+        if kind == SKIP:
+            return None
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.point(self._where(code, kind))
+            here = (id(sys._getframe(1)), code, bytecode.after(code, offset))
+            ctrl.point(self._where(code, kind), here)
+        return None
+
+    def _py_return(self, code: types.CodeType, offset: int, value: Any) -> Any:
+        """A return from the machinery to the code that called it with a CALL: the
+        machinery stands for a C function there (a tracked container's method, a lock's
+        acquire), and CPython checks the eval breaker after a C call returns."""
+        if self.scope.kind(code) != SKIP:
+            return self._disable()  # a return from Python code is never a switch point
+        ctrl = scheduler.active()
+        if ctrl is None:
+            return None
+        caller = sys._getframe(1).f_back
+        if caller is None:
+            return None
+        kind = self.scope.called(caller.f_code, caller.f_back)
+        if kind == SKIP or caller.f_lasti not in _call_offsets(caller.f_code):
+            return None
+        here = (id(caller), caller.f_code, bytecode.after(caller.f_code, caller.f_lasti))
+        where = None if kind == OWN else (caller.f_code.co_filename, caller.f_lineno)
+        ctrl.point(where, here)
         return None
 
     def _line(self, code: types.CodeType, line: int) -> Any:
@@ -412,13 +485,13 @@ class MonitoringTracer:
             return None
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.line(code.co_filename, line)
+            ctrl.line(code.co_filename, line, (key, code, offset))
         return None
 
     def _instruction(self, code: types.CodeType, offset: int) -> Any:
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.point()
+            ctrl.point(None, (id(sys._getframe(1)), code, offset))
         return None
 
 

@@ -19,11 +19,14 @@ class Slot:
         self._start.acquire()
         self._job: Callable[[], None] | None = None
         self._abandoned = False
+        self._ended = False
         self.thread = threading.Thread(target=self._main, name=name, daemon=True)
         self.thread.start()
 
     def usable(self) -> bool:
-        return not self._abandoned and self.thread.is_alive()
+        # no Thread.is_alive(): this runs on explored threads too, where Python code of the
+        # standard library would be traced (a flag set by the thread itself is enough)
+        return not self._abandoned and not self._ended
 
     def give(self, job: Callable[[], None]) -> None:
         self._job = job
@@ -41,10 +44,13 @@ class Slot:
         self.thread.join(HANG_S)
 
     def _main(self) -> None:
-        while True:
-            self._start.acquire()
-            job = self._job
-            if job is None:
-                return
-            self._job = None
-            job()
+        try:
+            while True:
+                self._start.acquire()
+                job = self._job
+                if job is None:
+                    return
+                self._job = None
+                job()
+        finally:
+            self._ended = True

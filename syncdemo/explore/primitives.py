@@ -10,8 +10,9 @@ in CPython).
 
 Each acquire is a switch point (a blocking one that cannot go on parks its thread as not
 runnable until a release makes it possible, so a deadlock is "nobody can run", seen at
-once and for certain), and so is the moment after each release (in CPython, the return
-from a C call). Timed acquires time out in virtual time: only when no thread can run.
+once and for certain); the return from a call of one of their methods is one too, as the
+return from any C call is (points.py). Timed acquires time out in virtual time: only when
+no thread can run.
 
 Outside the controlled threads (setup and check on the driver thread) the same objects
 work as plain, uncontended locks.
@@ -92,10 +93,7 @@ class Lock:
                 return  # unwinding: a release the schedule never reached
             raise RuntimeError("release unlocked lock")
         self._give()
-        ts = self._ctrl.current()
         self._touch("released")
-        if ts is not None and not self._ctrl.aborting:
-            self._ctrl.point()  # after the release: another thread may take it at once
 
     def _give(self) -> None:
         self.owner = NOBODY

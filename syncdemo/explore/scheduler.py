@@ -26,9 +26,11 @@ from __future__ import annotations
 import _thread
 import contextlib
 import functools
+import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
+from syncdemo.explore import bytecode
 from syncdemo.explore.pool import Slot
 from syncdemo.explore.steps import (
     FREE,
@@ -46,6 +48,12 @@ from syncdemo.explore.steps import (
     ThreadState,
     cost,
 )
+
+#: Where a thread stands at a switch point: (id of its frame, code object, offset), or None.
+Here: TypeAlias = "tuple[int, types.CodeType, int] | None"
+
+START = (0, None, 0)
+"""Where a thread stands at its start (only the harness runs before its first point)."""
 
 _active: Controller | None = None
 
@@ -84,6 +92,8 @@ class Controller:
         self._reset_run()
 
     def _reset_run(self) -> None:
+        self._works: list[Callable[[], None]] = []
+        self._tracer: Any = None
         self._chooser: Chooser | None = None
         self._on_step: Callable[[StepRecord], None] | None = None
         self._steps: list[StepRecord] = []
@@ -128,28 +138,41 @@ class Controller:
         if write:
             ts.writes += 1
 
-    def line(self, filename: str, lineno: int) -> None:
+    def line(self, filename: str, lineno: int, here: Here = None) -> None:
         """A new line of the scenario's own code begins: a switch point at ``line``."""
         ts = self.current()
         if ts is None or self.aborting:
             return
         ts.cur_line = (filename, lineno)
-        if self.granularity == "line":
+        if self.granularity == "line" and not self._same_point(ts, here):
             self._switch(ts, Pending("point"))
         self._note_line(ts)
 
-    def point(self, where: tuple[str, int] | None = None) -> None:
+    def point(self, where: tuple[str, int] | None = None, here: Here = None) -> None:
         """A switch point of the granularity (an instruction, or where the GIL can change
-        hands); ``where`` is the file and line, for code outside the scenario's files."""
+        hands); ``where`` is the file and line, for code outside the scenario's files;
+        ``here`` the frame, code and offset it stands at (see :meth:`_same_point`)."""
         ts = self.current()
         if ts is None or self.aborting:
             return
         if where is not None:
             ts.cur_line = where
-        self._switch(ts, Pending("point"))
+        if not self._same_point(ts, here):
+            self._switch(ts, Pending("point"))
         self._note_line(ts)
 
-    def loop(self, key: Any, where: tuple[str, int] | None = None) -> None:
+    def _same_point(self, ts: ThreadState, here: Here) -> bool:
+        """Whether the thread ran only local instructions (bytecode.LOCAL) since its last
+        switch point, straight on in the same frame: this point is then the same as that
+        one for every other thread, and offering it again would only repeat schedules."""
+        at, ts.at = ts.at, here
+        if at is START:  # only the harness ran since the thread started
+            return here is not None and here[2] == 0
+        if here is None or at is None or at[0] != here[0] or at[1] is not here[1]:
+            return False
+        return bytecode.quiet(here[1], at[2], here[2])
+
+    def loop(self, key: Any, where: tuple[str, int] | None = None, here: Here = None) -> None:
         """A backward jump (a switch point at every granularity). A thread that comes back
         to the same jump having written nothing the tracker saw since it last took it is
         spinning: it gives the turn away, as ``time.sleep`` does (switching to another
@@ -160,6 +183,7 @@ class Controller:
             return
         if where is not None:
             ts.cur_line = where
+        ts.at = here
         before = ts.loops.get(key)
         ts.loops[key] = ts.writes
         spinning = before is not None and before == ts.writes
@@ -171,6 +195,7 @@ class Controller:
         ts = self.current()
         if ts is None or self.aborting:
             return
+        ts.at = None
         self._switch(ts, Pending("yield", "sleep"))
         self._note_line(ts)
 
@@ -186,6 +211,7 @@ class Controller:
         operation can go on (``ready``) or its virtual timeout fired."""
         if self.aborting:
             raise Aborted
+        ts.at = None
         pending = Pending("op", what, target, ready)
         if timeout is not None:
             pending.deadline = self.now + max(0.0, timeout)
@@ -209,10 +235,7 @@ class Controller:
         chosen = self._choose()
         if chosen is ts:
             return
-        if chosen is not None:
-            chosen.go.release()
-        else:
-            self._over.release()
+        self._hand(chosen)
         ts.go.acquire()
         if self.aborting:
             raise Aborted
@@ -220,11 +243,19 @@ class Controller:
     def _ended(self, ts: ThreadState) -> None:
         """``ts`` finished its work while holding the turn: hand it on (or end the run)."""
         self._end_step(ts)
-        chosen = self._choose()
-        if chosen is not None:
+        self._hand(self._choose())
+
+    def _hand(self, chosen: ThreadState | None) -> None:
+        """Give the turn to ``chosen`` (starting it if it has not started), or tell the
+        driver that the run is over."""
+        if chosen is None:
+            self._over.release()
+        elif chosen.started:
             chosen.go.release()
         else:
-            self._over.release()
+            chosen.started = True
+            work, tracer = self._works[chosen.index], self._tracer
+            self._slot(chosen.index).give(functools.partial(self._body, chosen, work, tracer))
 
     def _end_step(self, ts: ThreadState) -> None:
         if self._turn is not ts:
@@ -311,9 +342,6 @@ class Controller:
         try:
             tracer.enter_thread()
             try:
-                ts.pending = Pending("start", "start")
-                ts.back.release()  # parked at its start
-                ts.go.acquire()
                 if self.aborting:
                     raise Aborted
                 work()
@@ -348,22 +376,21 @@ class Controller:
         self._reset_run()
         self._chooser = chooser
         self._on_step = on_step
+        self._works = works
+        self._tracer = tracer
         self.states = [ThreadState(i, f"thread {i}") for i in range(len(works))]
         for ts in self.states:
             ts.go.acquire()
             ts.back.acquire()
+            ts.pending = Pending("start", "start")  # started when first chosen
+            ts.at = START
         self.aborting = False
         self.now = 0.0
         how = "done"
         try:
-            for ts, work in zip(self.states, works, strict=True):
-                self._slot(ts.index).give(functools.partial(self._body, ts, work, tracer))
-                if not ts.back.acquire(timeout=HANG_S):
-                    ts.hung = True
-                    raise Hung(ts.name)
             first = self._choose()
             if first is not None:
-                first.go.release()
+                self._hand(first)
                 self._wait_over()
             how = self._how
         except Hung:
@@ -451,7 +478,7 @@ class Controller:
         each has ended its work (its pooled thread is then free for the next run)."""
         self.aborting = True
         for ts in self.states:
-            if ts.hung:
+            if ts.hung or not ts.started:
                 pass
             elif not ts.done:
                 ts.go.release()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -210,15 +211,26 @@ class PCT:
 class Found:
     """What one search saw."""
 
-    runs: list[RunOutcome] = field(default_factory=list)
-    """Every complete run (done or deadlocked), in the order run."""
+    ends: Counter[tuple[str, str, bool, str]] = field(default_factory=Counter)
+    """How many complete runs (done, deadlock, livelock) ended each way: (label, grade,
+    ok, how). Only counts are kept, so memory does not grow with the schedules run."""
     pruned: int = 0
     cut: int = 0
     hung: int = 0
     complete: bool = True
-    schedules: set[tuple[int, ...]] = field(default_factory=set)
     best: RunOutcome | None = None
+    first: RunOutcome | None = None
+    """The first complete run (the quiz's question)."""
+    passed: bool = False
+    """Whether some complete run kept the invariant."""
     elapsed_s: float = 0.0
+
+    @property
+    def schedules(self) -> int:
+        return sum(self.ends.values())
+
+    def count(self, how: str) -> int:
+        return sum(n for key, n in self.ends.items() if key[3] == how)
 
     def add(self, run: RunOutcome) -> None:
         if run.how == CUT:
@@ -230,8 +242,10 @@ class Found:
         if run.how == "pruned":
             self.pruned += 1
             return
-        self.runs.append(run)
-        self.schedules.add(run.end.schedule)
+        self.ends[(run.label, run.grade, run.ok, run.how)] += 1
+        self.passed = self.passed or run.ok
+        if self.first is None:
+            self.first = run
         if run.failed and (self.best is None or _shorter(run, self.best)):
             self.best = run
 

@@ -68,8 +68,9 @@ class ThreadState:
     name: str
     go: Any = field(default_factory=_thread.allocate_lock)
     back: Any = field(default_factory=_thread.allocate_lock)
-    """Released by the thread when it is parked at its start, and when it has ended."""
+    """Released by the thread when it has ended."""
     pending: Pending | None = None
+    started: bool = False
     done: bool = False
     lines: list[tuple[str, int]] = field(default_factory=list)
     accesses: list[AccessRecord] = field(default_factory=list)
@@ -81,6 +82,8 @@ class ThreadState:
     loops: dict[Any, int] = field(default_factory=dict)
     """Spin detection: for each loop jump it took, how many writes it had made then."""
     writes: int = 0
+    at: Any = None
+    """Where it stood at its last switch point (see Controller._same_point)."""
     ident: int = 0
 
 

@@ -42,6 +42,19 @@ from syncdemo.scenarios.user_class import (
     source_of,
 )
 
+#: explore's caps on --threads and --iterations (a declared size above them is capped).
+EXPLORE_MAX_THREADS = 8
+EXPLORE_MAX_ITERATIONS = 100
+
+
+def _declared(cls: type) -> set[str]:
+    """The names the user's class (or a base of theirs) sets itself."""
+    names: set[str] = set()
+    for base in cls.__mro__[:-1]:
+        names.update(vars(base))
+    return names
+
+
 #: Set on each fresh instance before its setup(): the run's --threads and --iterations.
 RUN_ATTRIBUTES = ("threads", "iterations")
 #: After the stop flag is set, how long threads get to leave a call on their own before a
@@ -130,6 +143,12 @@ class UserScenario(Scenario[Trial]):
         self.default_iterations = read_count(
             cls, "iterations", DEFAULT_ITERATIONS, MAX_ITERATIONS, label
         )
+        # the size the class declares is the size its bug needs: explore and play use it
+        # (within their own caps), not their small defaults
+        if "threads" in _declared(cls):
+            self.explore_threads = min(self.default_threads, EXPLORE_MAX_THREADS)
+        if "iterations" in _declared(cls):
+            self.explore_iterations = min(self.default_iterations, EXPLORE_MAX_ITERATIONS)
         self.has_outcome = callable(getattr(cls, "outcome", None))
         self.outcome_name = "outcome()" if self.has_outcome else "final state"
         self._labels: dict[str, int] = {}
