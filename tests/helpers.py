@@ -9,6 +9,8 @@ safe strategy guarantees stays strict: never a violation, in any trial.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 import threading
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from syncdemo import scenarios
 from syncdemo.cli import cli
@@ -63,6 +66,23 @@ def config(name: str, sync: str, **changes: Any) -> RunConfig:
     }
     values.update(changes)
     return RunConfig(**values)
+
+
+def render(renderable: Any, width: int = 100) -> str:
+    """What ``renderable`` prints at ``width`` columns, without colour, on a console made
+    the way any caller makes one (Rich's defaults: markup on), not syncdemo's own: what a
+    renderer returns must not depend on the console it is printed on."""
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(out, str)
+    return out
+
+
+def timed(result: RunResult, elapsed_s: float) -> RunResult:
+    """The same run, every trial taking ``elapsed_s``: ops/s = ops / elapsed_s."""
+    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
+    return dataclasses.replace(result, trials=trials)
 
 
 def run(name: str, sync: str, **changes: Any) -> RunResult:

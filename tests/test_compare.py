@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
@@ -12,8 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from helpers import seen_within
-from rich.console import Console
+from helpers import render, seen_within, timed
 from test_output_formats import check_schema
 
 from syncdemo.batch import COMPARE_CSV_FIELDS, Comparison
@@ -25,20 +23,6 @@ Invoke = Callable[..., Result]
 MakeResult = Callable[..., RunResult]
 #: Small runs: these tests check what compare reports, not how fast the strategies are.
 FAST = ("--threads", "2", "--iterations", "200", "--trials", "2")
-
-
-def render(renderable: Any, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
-
-
-def timed(result: RunResult, elapsed_s: float) -> RunResult:
-    """The same run, every trial taking ``elapsed_s``: ops/s = ops / elapsed_s."""
-    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
-    return dataclasses.replace(result, trials=trials)
 
 
 def compare_json_of(invoke: Invoke, *args: str) -> dict[str, Any]:

@@ -6,18 +6,16 @@ the CLI at COLUMNS=80 (CliRunner's stdout is not a terminal: the piped case).
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from rich.console import Console
+from helpers import render
 
 from syncdemo import scenarios
 from syncdemo.cli import cli
@@ -27,14 +25,6 @@ from syncdemo.results import Outcome, RunConfig, RunResult, RuntimeInfo, TrialRe
 
 LONG_NAME = "account-locks-unordered-and-then-some"
 LONG_NUMBER = "96,135,712,345"
-
-
-def render(renderable: Any, width: int) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
 
 
 def assert_uncut(out: str, width: int, *whole: str) -> None:
