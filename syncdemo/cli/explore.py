@@ -335,11 +335,13 @@ def _quiz(
         }
         _emit(report, out, {"quiz": quiz})
         return
+    from rich.text import Text
+
     from syncdemo.render.console import make_console
     from syncdemo.render.explore import quiz_question, quiz_reveal
 
     console = make_console()
     if not asked:
         console.print(quiz_question(report, run, question))
-        console.print(f"Your answer: {answer}")
+        console.print(Text(f"Your answer: {answer}"))
     console.print(quiz_reveal(report, run, answer, right))

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
 from syncdemo.batch import (
@@ -22,6 +22,7 @@ from syncdemo.batch import (
     Comparison,
     lost_fraction,
 )
+from syncdemo.render.console import group
 from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.render.table import amount, rate, runtime_line, seconds
 from syncdemo.results import RunResult
@@ -93,7 +94,7 @@ def compare_table(comparison: Comparison) -> RenderableType:
         footer = Text.assemble(
             "† unsafe by design: no violation this time, but nothing prevents one.\n", footer
         )
-    return Group(_compare_table(comparison), "", footer)
+    return group(_compare_table(comparison), "", footer)
 
 
 def _compare_table(comparison: Comparison) -> Grid:
@@ -228,7 +229,7 @@ def sweep_table(sweep: Sweep) -> RenderableType:
         table.add_row(*cells)
     chart = SweepChart(sweep)
     footer = _footer(runs, sweep.verdict(), sweep.interrupted)
-    return Group(table, "", chart, "", footer)
+    return group(table, "", chart, "", footer)
 
 
 def _short(n: int) -> str:

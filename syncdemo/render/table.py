@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
+from syncdemo.render.console import group
 from syncdemo.render.layout import Alt, Col, Grid
 from syncdemo.results import BudgetUse, Evidence, RunResult, RuntimeInfo, TrialResult
 
@@ -96,7 +97,7 @@ def _details_table(trials: Sequence[TrialResult]) -> RenderableType | None:
             lines.append(f"{text}\n")
     if lines:
         parts.append(lines)
-    return Group(*parts)
+    return group(*parts)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -216,7 +217,7 @@ def run_report(result: RunResult) -> RenderableType:
     status.append(summary, style="bold red" if result.violated else "bold green")
     status.append(result.verdict)
     parts += ["", status]
-    return Group(*parts)
+    return group(*parts)
 
 
 def budget_line(b: BudgetUse) -> str:
@@ -328,7 +329,7 @@ def _evidence_table(trial: int, ev: Evidence) -> RenderableType:
             s.shared,
             style="bold red" if s.highlight else None,
         )
-    return Group(table, Text(ev.explanation))
+    return group(table, Text(ev.explanation))
 
 
 def _thread_table(trial: TrialResult, last_of_many: bool) -> Grid:
