@@ -15,45 +15,14 @@ if TYPE_CHECKING:
     from syncdemo.results import RunConfig, RunResult
     from syncdemo.scenarios.base import Scenario
 
-#: A sweep of a safe strategy defaults to the scenario's iterations divided by this:
-#: contended synchronisation gets slower with every thread added (a locked counter under
-#: the GIL measured from 0.5 to 7 µs an increment at 4 to 8 threads on 2 CPUs, depending
-#: on whether the threads convoy on the lock), and 1,2,4,8 threads should take seconds.
-SAFE_SWEEP_DIVISOR = 4
-
 
 @dataclass(frozen=True)
 class Planned:
-    """One run of a compare or sweep, before it ran."""
+    """One run of a run, compare or sweep, before it ran (its configuration comes from
+    :func:`syncdemo.engine.config.resolve`)."""
 
     scenario: Scenario[Any]
     config: RunConfig
-
-    @classmethod
-    def of(
-        cls,
-        scenario: Scenario[Any],
-        sync: str,
-        threads: int | None,
-        iterations: int | None,
-        **settings: Any,
-    ) -> Planned:
-        """A run of ``scenario`` with its defaults where ``threads``/``iterations`` are None
-        and its default window unless ``settings`` name one (trials, seed, ...)."""
-        from syncdemo.results import RunConfig
-
-        runtime = settings.get("runtime", "threads")
-        window = settings.get("window") or scenario.default_window_for(runtime)
-        return cls(
-            scenario,
-            RunConfig(
-                scenario=scenario.name,
-                sync=sync,
-                threads=threads or scenario.default_threads,
-                iterations=iterations or scenario.default_iterations_for(runtime, window),
-                **{**settings, "window": window},
-            ),
-        )
 
     @property
     def safe(self) -> bool:

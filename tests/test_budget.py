@@ -15,8 +15,8 @@ import pytest
 from click.testing import Result
 
 from syncdemo import scenarios
-from syncdemo.cli.run import DEFAULT_RACE_BUDGET
 from syncdemo.engine import runner as engine
+from syncdemo.engine.config import DEFAULT_RACE_BUDGET
 from syncdemo.engine.context import ThreadContext
 from syncdemo.results import Outcome, RunConfig
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks

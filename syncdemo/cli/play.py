@@ -18,6 +18,7 @@ import click
 
 from syncdemo.cli import options as opt
 from syncdemo.cli.options import EXIT_VIOLATED
+from syncdemo.engine.config import PLAY_ITERATIONS, PLAY_THREADS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,9 +33,11 @@ QUIT = ("q", "quit", "exit")
 
 @click.command()
 @opt.scenario_argument
-@opt.threads_option("Threads (one key each, 0-9).", high=MAX_THREADS, default=2)
+@opt.threads_option("Threads (one key each, 0-9).", high=MAX_THREADS, default=PLAY_THREADS)
 @opt.iterations_option(
-    "Work per thread (increments, items, phases, meals).", high=MAX_ITERATIONS, default=1
+    "Work per thread (increments, items, phases, meals).",
+    high=MAX_ITERATIONS,
+    default=PLAY_ITERATIONS,
 )
 @opt.sync_option
 @opt.granularity_option
@@ -71,7 +74,6 @@ def play(
     """
     from syncdemo import scenarios
     from syncdemo.explore.explorer import parse_schedule
-    from syncdemo.results import RunConfig
 
     planned: tuple[int, ...] | None = None
     if moves is not None:
@@ -80,16 +82,13 @@ def play(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="'--moves'") from None
     scenario = opt.lookup(name)
-    sync = opt.check_sync(scenario, sync)
-    shown = name if scenarios.is_reference(name) else scenario.name
-    config = RunConfig(
-        scenario=shown,
+    config = opt.config(
+        scenario,
+        purpose="play",
         sync=sync,
         threads=threads,
         iterations=iterations,
-        trials=1,
-        seed=scenario.explore_seed,
-        window=scenario.default_window,
+        name=name if scenarios.is_reference(name) else scenario.name,
     )
     game = _start(scenario, config, granularity)
     from syncdemo.render.console import make_console
