@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from syncdemo.results import workers
+
 if TYPE_CHECKING:
     from syncdemo.results import RunConfig, RunResult
     from syncdemo.scenarios.base import Scenario
@@ -31,9 +33,8 @@ class Planned:
     @property
     def label(self) -> str:
         c = self.config
-        threads = f"{c.threads} thread{'s' if c.threads != 1 else ''}"
         where = "" if c.runtime == "threads" else f"@{c.runtime}"
-        return f"{c.scenario}:{c.sync}{where} · {threads} × {c.iterations:,}"
+        return f"{c.scenario}:{c.sync}{where} · {workers(c.threads, c.runtime)} × {c.iterations:,}"
 
 
 def lost_fraction(run: RunResult) -> float:
@@ -239,8 +240,10 @@ class Comparison:
         for rows in self.groups:
             if len(rows) > 1 and any(r.run.trials for r in rows):
                 c = rows[0].run.config
+                kinds = {r.run.config.runtime for r in rows}
+                runtime = c.runtime if len(kinds) == 1 else "several"  # "4 workers"
                 sentences.append(
-                    f"{c.scenario} ({c.threads} threads × {c.iterations:,}): "
+                    f"{c.scenario} ({workers(c.threads, runtime)} × {c.iterations:,}): "
                     + _group_verdict(rows)
                 )
         return " ".join(sentences)
