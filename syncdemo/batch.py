@@ -143,6 +143,10 @@ class CompareRow:
     slowdown: float | None
     """The fastest comparable row's median kept ops/s over this row's (1.0 for that one);
     None when nothing is comparable, or this row lost work (it has no price to compare)."""
+    within_noise: bool = False
+    """Whether this row's trials and the fastest comparable row's overlap in kept ops/s
+    (for the fastest row: some other row's do), so that the difference between their
+    medians is inside the trials' own spread and ranks nothing."""
 
     @property
     def spec(self) -> str:
@@ -151,7 +155,13 @@ class CompareRow:
 
     def to_dict(self) -> dict[str, Any]:
         fields = run_fields(self.run)
-        return {"spec": self.spec, **fields, "safe": self.safe, "slowdown": self.slowdown}
+        return {
+            "spec": self.spec,
+            **fields,
+            "safe": self.safe,
+            "slowdown": self.slowdown,
+            "within_noise": self.within_noise,
+        }
 
     def csv_row(self) -> dict[str, Any]:
         return {
@@ -160,6 +170,14 @@ class CompareRow:
             **run_csv_row(self.run),
             "slowdown": ratio(self.slowdown),
         }
+
+
+def overlap(a: RunResult, b: RunResult) -> bool:
+    """Whether the two runs' trials overlap in kept ops/s (min to max): then which median
+    is higher is a matter of noise, not of the strategies. One trial each has no spread,
+    and overlaps only an equal value."""
+    x, y = a.kept_ops_per_s, b.kept_ops_per_s
+    return x.min <= y.max and y.min <= x.max
 
 
 def _timed_and_kept(rows: Sequence[CompareRow]) -> list[CompareRow]:
@@ -185,13 +203,14 @@ class Comparison:
         rows = []
         for r, s in zip(runs, safe, strict=True):
             peers = groups[workload(r)]
-            kept = [p.kept_ops_per_s.median for p in peers if p.trials and p.ok]
-            best = max(kept, default=0.0)
-            mine = r.kept_ops_per_s.median
-            slowdown = None
-            if len(peers) > 1 and r.trials and r.ok and mine > 0 and best > 0:
-                slowdown = best / mine
-            rows.append(CompareRow(run=r, safe=s, slowdown=slowdown))
+            kept = [p for p in peers if p.trials and p.ok and p.kept_ops_per_s.median > 0]
+            top = max(kept, key=lambda p: p.kept_ops_per_s.median, default=None)
+            slowdown, noise = None, False
+            if len(peers) > 1 and top is not None and any(p is r for p in kept):
+                slowdown = top.kept_ops_per_s.median / r.kept_ops_per_s.median
+                others = [top] if r is not top else [p for p in kept if p is not top]
+                noise = any(overlap(r, p) for p in others)
+            rows.append(CompareRow(run=r, safe=s, slowdown=slowdown, within_noise=noise))
         return cls(rows=tuple(rows), interrupted=interrupted)
 
     @property
@@ -285,10 +304,28 @@ def _group_verdict(rows: Sequence[CompareRow]) -> str:
                 "this time but cannot be trusted to: nothing stops the interleaving." + lost
             )
         return "No strategy kept the invariant in every trial."
-    sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
+    ties = [r.spec for r in kept if r.safe and r is not best and overlap(r.run, best.run)]
+    if ties:
+        names = _and([best.spec, *ties])
+        sentence = (
+            f"The safe strategies {names} kept the invariant at the same cost within noise "
+            "(their trials' kept ops/s overlap), so none is ranked above another"
+        )
+    else:
+        sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
     if best is fastest or fastest is None:
-        return sentence + ", which was also the fastest." + lost
+        return sentence + ("." if ties else ", which was also the fastest.") + lost
+    then = "; " if ties else ", "
+    if overlap(best.run, fastest.run):
+        return (
+            sentence + f"{then}as fast as {fastest.spec} within noise (their trials' kept "
+            f"ops/s overlap); {fastest.spec} showed no violation this time but is unsafe." + lost
+        )
     return (
-        sentence + f", {best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}, "
+        sentence + f"{then}{best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}, "
         "which showed no violation this time but is unsafe." + lost
     )
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

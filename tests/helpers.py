@@ -64,9 +64,13 @@ def render(renderable: Any, width: int = 100) -> str:
     return out
 
 
-def timed(result: RunResult, elapsed_s: float) -> RunResult:
-    """The same run, every trial taking ``elapsed_s``: ops/s = ops / elapsed_s."""
-    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
+def timed(result: RunResult, *elapsed_s: float) -> RunResult:
+    """The same run, every trial taking ``elapsed_s`` (one value: all of them; several: one
+    a trial, in order): ops/s = ops / elapsed_s."""
+    times = elapsed_s * len(result.trials) if len(elapsed_s) == 1 else elapsed_s
+    trials = tuple(
+        dataclasses.replace(t, elapsed_s=s) for t, s in zip(result.trials, times, strict=True)
+    )
     return dataclasses.replace(result, trials=trials)
 
 

@@ -160,7 +160,7 @@ def _compare_table(comparison: Comparison) -> Grid:
         if len(iterations) > 1:
             cells.append(f"{run.config.iterations:,}")
         if row.slowdown is not None:
-            slowdown = f"{row.slowdown:.1f}×"
+            slowdown = f"{row.slowdown:.1f}×" + (", within noise" if row.within_noise else "")
         elif run.trials and not run.ok:
             slowdown = "lost work"
         else:
