@@ -298,6 +298,11 @@ def steps_table(game: Game) -> Grid:
     return grid
 
 
+def won_keys() -> Text:
+    """After a win the game still takes keys: say which, rather than wait in silence."""
+    return Text("Keys: u undo · r restart · q quit", "dim")
+
+
 def end_screen(game: Game, advice: str = "") -> RenderableType:
     parts: list[RenderableType] = [verdict(game)]
     if game.won:
