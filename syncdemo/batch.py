@@ -305,8 +305,8 @@ def _group_verdict(rows: Sequence[CompareRow]) -> str:
             )
         return "No strategy kept the invariant in every trial."
     ties = [r.spec for r in kept if r.safe and r is not best and overlap(r.run, best.run)]
-    if ties:
-        names = _and([best.spec, *ties])
+    if ties:  # named in the rows' order: none of them is first
+        names = _and([r.spec for r in kept if r is best or r.spec in ties])
         sentence = (
             f"The safe strategies {names} kept the invariant at the same cost within noise "
             "(their trials' kept ops/s overlap), so none is ranked above another"
