@@ -11,49 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from syncdemo.results import workers
+
 if TYPE_CHECKING:
     from syncdemo.results import RunConfig, RunResult
     from syncdemo.scenarios.base import Scenario
 
-#: A sweep of a safe strategy defaults to the scenario's iterations divided by this:
-#: contended synchronisation gets slower with every thread added (a locked counter under
-#: the GIL measured from 0.5 to 7 µs an increment at 4 to 8 threads on 2 CPUs, depending
-#: on whether the threads convoy on the lock), and 1,2,4,8 threads should take seconds.
-SAFE_SWEEP_DIVISOR = 4
-
 
 @dataclass(frozen=True)
 class Planned:
-    """One run of a compare or sweep, before it ran."""
+    """One run of a run, compare or sweep, before it ran (its configuration comes from
+    :func:`syncdemo.engine.config.resolve`)."""
 
     scenario: Scenario[Any]
     config: RunConfig
-
-    @classmethod
-    def of(
-        cls,
-        scenario: Scenario[Any],
-        sync: str,
-        threads: int | None,
-        iterations: int | None,
-        **settings: Any,
-    ) -> Planned:
-        """A run of ``scenario`` with its defaults where ``threads``/``iterations`` are None
-        and its default window unless ``settings`` name one (trials, seed, ...)."""
-        from syncdemo.results import RunConfig
-
-        runtime = settings.get("runtime", "threads")
-        window = settings.get("window") or scenario.default_window_for(runtime)
-        return cls(
-            scenario,
-            RunConfig(
-                scenario=scenario.name,
-                sync=sync,
-                threads=threads or scenario.default_threads,
-                iterations=iterations or scenario.default_iterations_for(runtime, window),
-                **{**settings, "window": window},
-            ),
-        )
 
     @property
     def safe(self) -> bool:
@@ -62,9 +33,8 @@ class Planned:
     @property
     def label(self) -> str:
         c = self.config
-        threads = f"{c.threads} thread{'s' if c.threads != 1 else ''}"
         where = "" if c.runtime == "threads" else f"@{c.runtime}"
-        return f"{c.scenario}:{c.sync}{where} · {threads} × {c.iterations:,}"
+        return f"{c.scenario}:{c.sync}{where} · {workers(c.threads, c.runtime)} × {c.iterations:,}"
 
 
 def lost_fraction(run: RunResult) -> float:
@@ -173,6 +143,10 @@ class CompareRow:
     slowdown: float | None
     """The fastest comparable row's median kept ops/s over this row's (1.0 for that one);
     None when nothing is comparable, or this row lost work (it has no price to compare)."""
+    within_noise: bool = False
+    """Whether this row's trials and the fastest comparable row's overlap in kept ops/s
+    (for the fastest row: some other row's do), so that the difference between their
+    medians is inside the trials' own spread and ranks nothing."""
 
     @property
     def spec(self) -> str:
@@ -181,7 +155,13 @@ class CompareRow:
 
     def to_dict(self) -> dict[str, Any]:
         fields = run_fields(self.run)
-        return {"spec": self.spec, **fields, "safe": self.safe, "slowdown": self.slowdown}
+        return {
+            "spec": self.spec,
+            **fields,
+            "safe": self.safe,
+            "slowdown": self.slowdown,
+            "within_noise": self.within_noise,
+        }
 
     def csv_row(self) -> dict[str, Any]:
         return {
@@ -190,6 +170,14 @@ class CompareRow:
             **run_csv_row(self.run),
             "slowdown": ratio(self.slowdown),
         }
+
+
+def overlap(a: RunResult, b: RunResult) -> bool:
+    """Whether the two runs' trials overlap in kept ops/s (min to max): then which median
+    is higher is a matter of noise, not of the strategies. One trial each has no spread,
+    and overlaps only an equal value."""
+    x, y = a.kept_ops_per_s, b.kept_ops_per_s
+    return x.min <= y.max and y.min <= x.max
 
 
 def _timed_and_kept(rows: Sequence[CompareRow]) -> list[CompareRow]:
@@ -215,13 +203,14 @@ class Comparison:
         rows = []
         for r, s in zip(runs, safe, strict=True):
             peers = groups[workload(r)]
-            kept = [p.kept_ops_per_s.median for p in peers if p.trials and p.ok]
-            best = max(kept, default=0.0)
-            mine = r.kept_ops_per_s.median
-            slowdown = None
-            if len(peers) > 1 and r.trials and r.ok and mine > 0 and best > 0:
-                slowdown = best / mine
-            rows.append(CompareRow(run=r, safe=s, slowdown=slowdown))
+            kept = [p for p in peers if p.trials and p.ok and p.kept_ops_per_s.median > 0]
+            top = max(kept, key=lambda p: p.kept_ops_per_s.median, default=None)
+            slowdown, noise = None, False
+            if len(peers) > 1 and top is not None and any(p is r for p in kept):
+                slowdown = top.kept_ops_per_s.median / r.kept_ops_per_s.median
+                others = [top] if r is not top else [p for p in kept if p is not top]
+                noise = any(overlap(r, p) for p in others)
+            rows.append(CompareRow(run=r, safe=s, slowdown=slowdown, within_noise=noise))
         return cls(rows=tuple(rows), interrupted=interrupted)
 
     @property
@@ -270,8 +259,10 @@ class Comparison:
         for rows in self.groups:
             if len(rows) > 1 and any(r.run.trials for r in rows):
                 c = rows[0].run.config
+                kinds = {r.run.config.runtime for r in rows}
+                runtime = c.runtime if len(kinds) == 1 else "several"  # "4 workers"
                 sentences.append(
-                    f"{c.scenario} ({c.threads} threads × {c.iterations:,}): "
+                    f"{c.scenario} ({workers(c.threads, runtime)} × {c.iterations:,}): "
                     + _group_verdict(rows)
                 )
         return " ".join(sentences)
@@ -313,10 +304,28 @@ def _group_verdict(rows: Sequence[CompareRow]) -> str:
                 "this time but cannot be trusted to: nothing stops the interleaving." + lost
             )
         return "No strategy kept the invariant in every trial."
-    sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
+    ties = [r.spec for r in kept if r.safe and r is not best and overlap(r.run, best.run)]
+    if ties:  # named in the rows' order: none of them is first
+        names = _and([r.spec for r in kept if r is best or r.spec in ties])
+        sentence = (
+            f"The safe strategies {names} kept the invariant at the same cost within noise "
+            "(their trials' kept ops/s overlap), so none is ranked above another"
+        )
+    else:
+        sentence = f"The cheapest strategy that kept the invariant: {best.spec}"
     if best is fastest or fastest is None:
-        return sentence + ", which was also the fastest." + lost
+        return sentence + ("." if ties else ", which was also the fastest.") + lost
+    then = "; " if ties else ", "
+    if overlap(best.run, fastest.run):
+        return (
+            sentence + f"{then}as fast as {fastest.spec} within noise (their trials' kept "
+            f"ops/s overlap); {fastest.spec} showed no violation this time but is unsafe." + lost
+        )
     return (
-        sentence + f", {best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}, "
+        sentence + f"{then}{best.slowdown or 0:.1f}× slower than the fastest, {fastest.spec}, "
         "which showed no violation this time but is unsafe." + lost
     )
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

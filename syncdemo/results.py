@@ -19,6 +19,26 @@ INTERESTING = "INTERESTING"
 #: JSON-able scalar values used in scenario-specific details.
 Scalar = int | float | str | bool | None
 
+#: What one worker is called on each runtime (``--threads N`` starts N of them).
+WORKER: Mapping[str, tuple[str, str]] = {
+    "threads": ("thread", "threads"),
+    "asyncio": ("task", "tasks"),
+    "processes": ("process", "processes"),
+}
+
+
+def workers(count: int | None, runtime: str) -> str:
+    """ "4 threads", "1 task", "2 processes"; with ``count`` None, the plural alone."""
+    one, many = WORKER.get(runtime, ("worker", "workers"))
+    if count is None:
+        return many
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def per_worker(meaning: str, runtime: str) -> str:
+    """A scenario's "increments per thread" as it reads on ``runtime`` ("per process")."""
+    return meaning.replace("per thread", f"per {WORKER.get(runtime, ('worker',))[0]}")
+
 
 @dataclass(frozen=True)
 class RunConfig:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncdemo.batch import ratio, run_csv_row, run_fields
-from syncdemo.results import RunResult
+from syncdemo.results import RunResult, workers
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,11 @@ class Sweep:
         return sorted({r.threads for r in self.rows})
 
     @property
+    def runtime(self) -> str:
+        """What ran the workers (one runtime per sweep): threads, asyncio or processes."""
+        return self.rows[0].run.config.runtime if self.rows else "threads"
+
+    @property
     def iterations(self) -> list[int]:
         return sorted({r.iterations for r in self.rows})
 
@@ -87,7 +92,7 @@ class Sweep:
         """A row's place on the axis, in words: "4 threads", "1,000 iterations"."""
         parts = []
         if self.axis != "iterations":
-            parts.append(f"{row.threads} thread{'s' if row.threads != 1 else ''}")
+            parts.append(workers(row.threads, self.runtime))
         if "iterations" in self.axis:
             parts.append(f"{row.iterations:,} iterations")
         return " × ".join(parts)
@@ -100,7 +105,7 @@ class Sweep:
         sentences = []
         fewest = min(self.threads)
         if len(self.threads) > 1:
-            base = f"{fewest} thread{'s' if fewest != 1 else ''}"
+            base = workers(fewest, self.runtime)
             best = max(timed, key=lambda r: r.run.kept_ops_per_s.median)
             most = max(timed, key=lambda r: (r.threads, r.iterations))
             sentence = f"Throughput of kept work peaked at {self.point(best)}"
@@ -121,8 +126,8 @@ class Sweep:
     def points(self, rows: Sequence[SweepRow]) -> str:
         """Several points in words: "2, 4 and 8 threads"; "4 threads × 1,000 iterations"."""
         if self.axis == "threads":
-            unit = " thread" if [r.threads for r in rows] == [1] else " threads"
-            return _words([f"{r.threads}" for r in rows]) + unit
+            noun = workers(rows[0].threads if len(rows) == 1 else None, self.runtime)
+            return _words([f"{r.threads:,}" for r in rows]) + " " + noun.rsplit(" ", 1)[-1]
         if self.axis == "iterations":
             return _words([f"{r.iterations:,}" for r in rows]) + " iterations"
         return _words([self.point(r) for r in rows])

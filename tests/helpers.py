@@ -9,6 +9,8 @@ safe strategy guarantees stays strict: never a violation, in any trial.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 import threading
 import time
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from syncdemo import scenarios
 from syncdemo.cli import cli
 from syncdemo.engine import runner as engine
+from syncdemo.engine.config import resolve
 from syncdemo.results import RunConfig, RunResult
 
 T = TypeVar("T")
@@ -29,8 +33,6 @@ T = TypeVar("T")
 #: that syncdemo's defaults show in every trial of an idle machine shows within a second
 #: on a busy one; 60 s is a limit for a broken demo, not a speed requirement.
 BUDGET_S = 60.0
-#: The CLI's default switch interval (the tests run the engine as ``syncdemo run`` does).
-SWITCH_INTERVAL = 0.0001
 #: The watchdog's --timeout in tests: a hang guard, not the CLI's 2 s, so that a loaded
 #: machine that starves a thread for a while does not turn a safe run into a "stuck" one.
 #: (Deadlocks are still seen at once, as wait-for cycles.)
@@ -45,24 +47,31 @@ def commands() -> dict[str, click.Command]:
 
 
 def config(name: str, sync: str, **changes: Any) -> RunConfig:
-    """The RunConfig ``syncdemo run NAME --sync SYNC`` builds at the scenario's defaults
-    (3 trials, seed 2024, no race budget, the watchdog's timeout at WATCHDOG_S), with
-    ``changes``."""
-    scenario = scenarios.get(name)
-    window = changes.get("window") or scenario.default_window
-    values: dict[str, Any] = {
-        "scenario": name,
-        "sync": sync,
-        "threads": scenario.default_threads,
-        "iterations": scenario.default_iterations_for("threads", window),
-        "trials": 3,
-        "seed": 2024,
-        "switch_interval": SWITCH_INTERVAL,
-        "window": window,
-        "timeout": WATCHDOG_S,
-    }
-    values.update(changes)
-    return RunConfig(**values)
+    """The RunConfig ``syncdemo run NAME --sync SYNC --seed 2024 --race-budget 0`` builds,
+    from the same resolver, with the watchdog's timeout at WATCHDOG_S, and ``changes``."""
+    asked: dict[str, Any] = {"seed": 2024, "race_budget": 0.0, "timeout": WATCHDOG_S}
+    return resolve(scenarios.get(name), sync=sync, **{**asked, **changes})
+
+
+def render(renderable: Any, width: int = 100) -> str:
+    """What ``renderable`` prints at ``width`` columns, without colour, on a console made
+    the way any caller makes one (Rich's defaults: markup on), not syncdemo's own: what a
+    renderer returns must not depend on the console it is printed on."""
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(out, str)
+    return out
+
+
+def timed(result: RunResult, *elapsed_s: float) -> RunResult:
+    """The same run, every trial taking ``elapsed_s`` (one value: all of them; several: one
+    a trial, in order): ops/s = ops / elapsed_s."""
+    times = elapsed_s * len(result.trials) if len(elapsed_s) == 1 else elapsed_s
+    trials = tuple(
+        dataclasses.replace(t, elapsed_s=s) for t, s in zip(result.trials, times, strict=True)
+    )
+    return dataclasses.replace(result, trials=trials)
 
 
 def run(name: str, sync: str, **changes: Any) -> RunResult:

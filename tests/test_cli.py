@@ -299,7 +299,7 @@ def test_without_seed_a_seed_is_reported(run_json: RunJson) -> None:
     seeds = {run_json("counter", "-n", "10", "--trials", "1")["params"]["seed"] for _ in range(3)}
     for seed in seeds:
         assert type(seed) is int
-        assert seed >= 0
+        assert 0 <= seed < 2**32, "a fresh seed is 32 bits: short enough to type again"
     assert len(seeds) > 1, "each run without --seed gets a fresh seed"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
@@ -12,8 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from helpers import seen_within
-from rich.console import Console
+from helpers import render, seen_within, timed
 from test_output_formats import check_schema
 
 from syncdemo.batch import COMPARE_CSV_FIELDS, Comparison
@@ -25,20 +23,6 @@ Invoke = Callable[..., Result]
 MakeResult = Callable[..., RunResult]
 #: Small runs: these tests check what compare reports, not how fast the strategies are.
 FAST = ("--threads", "2", "--iterations", "200", "--trials", "2")
-
-
-def render(renderable: Any, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
-
-
-def timed(result: RunResult, elapsed_s: float) -> RunResult:
-    """The same run, every trial taking ``elapsed_s``: ops/s = ops / elapsed_s."""
-    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
-    return dataclasses.replace(result, trials=trials)
 
 
 def compare_json_of(invoke: Invoke, *args: str) -> dict[str, Any]:
@@ -134,8 +118,10 @@ def test_compare_table(invoke: Invoke) -> None:
     assert re.search(r"^lock\s+│\s+0/2 │\s+0 \(0\.0%\)", out, re.M), out
     assert "slowdown" in out
     assert re.search(r"^sharded\s+│\s+0/2 │\s+0 \(0\.0%\)", out, re.M), out
-    assert re.search(
-        "The cheapest strategy that kept the invariant: counter:(lock|sharded)",
+    assert re.search(  # tiny runs: the two safe ones may well be within noise of each other
+        "The cheapest strategy that kept the invariant: counter:(lock|sharded)"
+        "|The safe strategies counter:lock and counter:sharded kept the invariant at the same "
+        "cost within noise",
         " ".join(out.split()),
     )
     assert result.stderr == "", "no progress bar when stderr is not a terminal"
@@ -323,6 +309,57 @@ def test_verdict_warns_about_a_lucky_unsafe_run(make_result: MakeResult) -> None
     out = render(compare_table(comparison))
     assert "none †" in out
     assert "† unsafe by design" in out
+
+
+# --- noise: a difference inside the trials' own spread ranks nothing ----------------------------
+
+KEPT = (2000, 2000, 2000)
+
+
+def test_overlapping_trials_are_within_noise_not_a_winner(make_result: MakeResult) -> None:
+    # lock's trials took 10-14 ms, sharded's 11-15 ms: sharded's median is slower, but a
+    # lock trial was slower than a sharded one
+    lock = timed(make_result(KEPT, sync="lock"), 0.010, 0.012, 0.014)
+    sharded = timed(make_result(KEPT, sync="sharded"), 0.011, 0.013, 0.015)
+    comparison = Comparison.of([lock, sharded], [True, True])
+    assert [r.within_noise for r in comparison.rows] == [True, True]
+    verdict = comparison.verdict()
+    assert "within noise" in verdict and "counter:lock and counter:sharded" in verdict
+    assert "cheapest strategy" not in verdict and "fastest" not in verdict, verdict
+    flat = " ".join(render(compare_table(comparison), 120).split())
+    assert "1.1×, within noise" in flat  # sharded's median 13 ms over lock's 12 ms
+    data = json.loads(compare_json(comparison))
+    assert [r["within_noise"] for r in data["rows"]] == [True, True]
+
+
+def test_separate_trials_still_rank(make_result: MakeResult) -> None:
+    lock = timed(make_result(KEPT, sync="lock"), 0.010, 0.011, 0.012)
+    sharded = timed(make_result(KEPT, sync="sharded"), 0.0125, 0.013, 0.015)
+    comparison = Comparison.of([lock, sharded], [True, True])
+    assert [r.within_noise for r in comparison.rows] == [False, False]
+    assert comparison.verdict() == (
+        "The cheapest strategy that kept the invariant: counter:lock, which was also the fastest."
+    )
+    assert "within noise" not in render(compare_table(comparison), 120)
+
+
+def test_a_lucky_unsafe_run_within_noise_is_not_faster(make_result: MakeResult) -> None:
+    lucky = timed(make_result(KEPT, sync="none"), 0.0010, 0.0011, 0.0016)
+    locked = timed(make_result(KEPT, sync="lock"), 0.0012, 0.0015, 0.0017)
+    verdict = Comparison.of([lucky, locked], [False, True]).verdict()
+    assert verdict == (
+        "The cheapest strategy that kept the invariant: counter:lock, as fast as counter:none "
+        "within noise (their trials' kept ops/s overlap); counter:none showed no violation "
+        "this time but is unsafe."
+    )
+
+
+def test_one_trial_each_has_no_spread_to_hide_in(make_result: MakeResult) -> None:
+    lock = timed(make_result((2000,), sync="lock"), 0.010)
+    sharded = timed(make_result((2000,), sync="sharded"), 0.0101)
+    comparison = Comparison.of([lock, sharded], [True, True])
+    assert not any(r.within_noise for r in comparison.rows)
+    assert comparison.verdict().startswith("The cheapest strategy that kept the invariant: ")
 
 
 def test_verdict_without_a_safe_strategy(make_result: MakeResult) -> None:

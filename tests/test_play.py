@@ -268,6 +268,20 @@ def test_keys_in_a_terminal_move_the_highlight_and_undo() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_after_a_win_in_a_terminal_the_keys_are_shown_and_work() -> None:
+    term = Terminal("counter")
+    term.read_until("Keys:")
+    for key in LOST_UPDATE.split(","):
+        term.press(key)
+    won = term.read_until("Keys: u undo · r restart · q quit")
+    assert "You win" in won
+    term.press("u")
+    assert "Moves (5): 0 1 1 1 0" in term.read_until("Moves (5)")
+    term.press("q")
+    assert term.close() == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_ctrl_c_in_a_terminal_exits_130_and_restores_it() -> None:
     import termios
 
@@ -378,3 +392,48 @@ def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().endswith("broken.py:13, in check)")
     assert "check() raised KeyError: 'oops'" in result.stderr
     assert "Traceback" not in result.output
+
+
+# --- slides and the end of a game ------------------------------------------------------------
+
+
+def test_moves_write_the_final_screen_as_a_slide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shown = play("counter", "--moves", LOST_UPDATE, "-o", "slide.txt")
+    assert shown.exit_code == 0, shown.output
+    slide = (tmp_path / "slide.txt").read_text(encoding="utf-8")
+    assert slide.startswith("syncdemo play counter · --sync none")
+    assert "You win: the invariant broke (final value 1: updates were lost)." in slide
+    assert replay_line(slide) == replay_line(shown.stdout), "the slide has the replay command"
+    assert "Keys:" not in slide and "Keys:" not in shown.stdout, "nothing waits for a key"
+    for ext, head in (("svg", "<svg"), ("html", "<!DOCTYPE html>")):
+        quiet = play("counter", "--moves", LOST_UPDATE, "-q", "-o", f"slide.{ext}")
+        assert quiet.exit_code == 0 and quiet.stdout == "", quiet.output
+        picture = (tmp_path / f"slide.{ext}").read_text(encoding="utf-8")
+        assert picture.lstrip().startswith(head)
+        assert "updates were lost" in picture.replace("&#160;", " ")
+
+
+def test_a_picture_format_alone_goes_to_stdout() -> None:
+    result = play("counter", "--moves", LOST_UPDATE, "--format", "svg")
+    assert result.exit_code == 0
+    assert result.stdout.lstrip().startswith("<svg") and result.stdout.rstrip().endswith("</svg>")
+
+
+@pytest.mark.parametrize(
+    "args", [["-o", "slide.svg"], ["--format", "html"], ["-q"]], ids=lambda a: a[0]
+)
+def test_slides_need_moves(args: list[str]) -> None:
+    result = play("counter", *args)
+    assert result.exit_code == 2
+    assert "take the screen after --moves" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_win_on_stdin_ends_with_the_keys_that_still_work() -> None:
+    moves = "\n".join(LOST_UPDATE.split(","))
+    out = play("counter", stdin=moves + "\n").stdout.rstrip("\n").splitlines()
+    assert out[-2].startswith("syncdemo explore counter ")
+    assert out[-1] == "Keys: u undo · r restart · q quit"

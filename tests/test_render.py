@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rich.console import Console
+from helpers import render
 
 from syncdemo import scenarios
 from syncdemo.render import catalogue, table
@@ -17,13 +16,8 @@ from syncdemo.results import RunConfig, RunResult, RuntimeInfo
 MakeResult = Callable[..., RunResult]
 MakeRuntime = Callable[..., RuntimeInfo]
 
-
-def render(renderable: Any) -> str:
-    console = Console(file=io.StringIO(), width=120, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
+#: Wide enough for every line of these reports.
+WIDTH = 120
 
 
 def flat(text: str) -> str:
@@ -99,7 +93,7 @@ def test_runtime_line_unchanged_switch_interval(make_runtime: MakeRuntime) -> No
 
 def test_run_report_with_the_gil(make_result: MakeResult) -> None:
     result = make_result((2000, 1500), gil=True)
-    out = render(table.run_report(result))
+    out = render(table.run_report(result), WIDTH)
     text = flat(out)
     assert "Runtime: CPython 3.13.1 · GIL enabled ·" in text
     assert "free-threaded" not in text
@@ -113,7 +107,7 @@ def test_run_report_with_the_gil(make_result: MakeResult) -> None:
 
 def test_run_report_free_threaded(make_result: MakeResult) -> None:
     result = make_result((2000, 1500), gil=False, free_threaded_build=True)
-    out = render(table.run_report(result))
+    out = render(table.run_report(result), WIDTH)
     text = flat(out)
     assert "GIL disabled (free-threaded)" in text
     assert "GIL enabled" not in text
@@ -122,8 +116,8 @@ def test_run_report_free_threaded(make_result: MakeResult) -> None:
 
 
 def test_run_report_verdicts_differ_by_runtime(make_result: MakeResult) -> None:
-    with_gil = render(table.run_report(make_result(gil=True)))
-    free = render(table.run_report(make_result(gil=False)))
+    with_gil = render(table.run_report(make_result(gil=True)), WIDTH)
+    free = render(table.run_report(make_result(gil=False)), WIDTH)
     assert with_gil != free
     last = [flat(o.split("Runtime:")[1]) for o in (with_gil, free)]
     assert last[0] != last[1]
@@ -134,38 +128,38 @@ def test_run_report_runtime_injected_with_replace(make_result: MakeResult) -> No
     free = dataclasses.replace(
         result, runtime=dataclasses.replace(result.runtime, gil=False, python="3.14.0")
     )
-    text = flat(render(table.run_report(free)))
+    text = flat(render(table.run_report(free), WIDTH))
     assert "CPython 3.14.0 · GIL disabled (free-threaded)" in text
 
 
 def test_run_report_all_ok(make_result: MakeResult) -> None:
     result = make_result((2000, 2000, 2000), sync="lock")
-    text = flat(render(table.run_report(result)))
+    text = flat(render(table.run_report(result), WIDTH))
     assert "0 of 3 trials violated the invariant." in text
     assert "VIOLATED" not in text
     assert "The invariant held" in text
 
 
 def test_run_report_interrupted(make_result: MakeResult) -> None:
-    text = flat(render(table.run_report(make_result((2000,), interrupted=True))))
+    text = flat(render(table.run_report(make_result((2000,), interrupted=True)), WIDTH))
     assert "Interrupted" in text
     assert "0 of 1 trials violated the invariant." in text
 
 
 def test_run_report_with_no_trials(make_result: MakeResult) -> None:
-    text = flat(render(table.run_report(make_result((), interrupted=True))))
+    text = flat(render(table.run_report(make_result((), interrupted=True)), WIDTH))
     assert "No trial finished." in text
 
 
 def test_run_report_many_trials_are_summarised(make_result: MakeResult) -> None:
     observed = (2000, 1900) * 10
-    out = render(table.run_report(make_result(observed)))
+    out = render(table.run_report(make_result(observed)), WIDTH)
     assert "10/20 violated" in flat(out)
     assert "median" in out
 
 
 def test_run_report_many_threads_are_folded(make_result: MakeResult) -> None:
-    out = render(table.run_report(make_result((40_000,), threads=40)))
+    out = render(table.run_report(make_result((40_000,), threads=40)), WIDTH)
     assert f"+{40 - table.MAX_THREAD_ROWS}" in out
 
 
@@ -173,7 +167,7 @@ def test_run_report_many_threads_are_folded(make_result: MakeResult) -> None:
 
 
 def test_describe_with_the_gil(make_runtime: MakeRuntime) -> None:
-    out = render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=True)))
+    out = render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=True)), WIDTH)
     text = flat(out)
     assert flat(COUNTER.invariant) in text
     assert flat(COUNTER.why.gil) in text
@@ -187,7 +181,9 @@ def test_describe_with_the_gil(make_runtime: MakeRuntime) -> None:
 
 
 def test_describe_free_threaded(make_runtime: MakeRuntime) -> None:
-    text = flat(render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=False))))
+    text = flat(
+        render(catalogue.describe(COUNTER.info(sources=True), make_runtime(gil=False)), WIDTH)
+    )
     assert flat(COUNTER.why.free_threaded) in text
     assert flat(COUNTER.why.gil) not in text
     assert "free-threaded" in text
@@ -195,7 +191,7 @@ def test_describe_free_threaded(make_runtime: MakeRuntime) -> None:
 
 def test_scenario_list() -> None:
     every = scenarios.entries()
-    out = render(catalogue.scenario_list(every))
+    out = render(catalogue.scenario_list(every), WIDTH)
     for s in every:
         assert s.name in out
         assert f"{s.default_sync}*" in out

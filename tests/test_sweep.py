@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -11,8 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from helpers import seen_within
-from rich.console import Console
+from helpers import render, seen_within, timed
 from test_output_formats import check_schema
 
 from syncdemo.batch import SWEEP_CSV_FIELDS
@@ -24,19 +22,6 @@ from syncdemo.sweep import Sweep
 Invoke = Callable[..., Result]
 MakeResult = Callable[..., RunResult]
 UsageError = Callable[[Result], str]
-
-
-def render(renderable: Any, width: int = 100) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(out, str)
-    return out
-
-
-def timed(result: RunResult, elapsed_s: float) -> RunResult:
-    trials = tuple(dataclasses.replace(t, elapsed_s=elapsed_s) for t in result.trials)
-    return dataclasses.replace(result, trials=trials)
 
 
 def sweep_json_of(invoke: Invoke, *args: str) -> dict[str, Any]:

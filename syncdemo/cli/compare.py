@@ -51,6 +51,7 @@ def compare(
     trials: int,
     seed: int | None,
     switch_interval: float | None,
+    race_budget: float,
     plot: Path | None,
     out: OutputOptions,
     check: bool,
@@ -76,36 +77,37 @@ def compare(
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
+    from syncdemo.engine.config import RUNTIMES, fresh_seed
 
-    common_seed = opt.fresh_seed(seed)
+    common_seed = fresh_seed(seed)
     chosen = [r.strip() for r in runtimes.split(",") if r.strip()]
     for choice in chosen:
-        if choice not in opt.RUNTIMES:
+        if choice not in RUNTIMES:
             raise click.BadParameter(
-                f"{choice!r} is not one of {', '.join(opt.RUNTIMES)}.", param_hint="'--runtime'"
+                f"{choice!r} is not one of {', '.join(RUNTIMES)}.", param_hint="'--runtime'"
             )
     plan: list[Planned] = []
     seen: set[tuple[str, str, str]] = set()
     for text in specs:
         scenario, sync, at = opt.lookup_spec(text)
-        syncs = (
-            scenario.strategy_names()
-            if sync is None
-            else [opt.check_sync(scenario, sync, param_hint=f"'{text}'")]
-        )
-        on = [opt.check_runtime(scenario, r, f"'{text}'") for r in ([at] if at else chosen)]
-        for r in on:
+        syncs = scenario.strategy_names() if sync is None else [sync]
+        for r in [at] if at else chosen:
             for s in syncs:
-                if (scenario.name, s, r) in seen:
-                    continue
-                seen.add((scenario.name, s, r))
-                settings = {
-                    "trials": trials,
-                    "seed": common_seed,
-                    "switch_interval": switch_interval,
-                    "runtime": r,
-                }
-                plan.append(Planned.of(scenario, s, threads, iterations, **settings))
+                config = opt.config(
+                    scenario,
+                    hint=f"'{text}'",
+                    sync=s,
+                    threads=threads,
+                    iterations=iterations,
+                    runtime=r,
+                    trials=trials,
+                    seed=common_seed,
+                    switch_interval=switch_interval,
+                    race_budget=race_budget,
+                )
+                if (scenario.name, s, r) not in seen:
+                    seen.add((scenario.name, s, r))
+                    plan.append(Planned(scenario, config))
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.batch import Comparison

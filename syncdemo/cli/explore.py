@@ -16,6 +16,7 @@ import click
 from syncdemo.cli import options as opt
 from syncdemo.cli.options import EXIT_INTERRUPTED, EXIT_VIOLATED, Count
 from syncdemo.cli.output import OutputOptions, output_options_for
+from syncdemo.engine.config import fresh_seed
 
 if TYPE_CHECKING:
     from syncdemo.explore.report import Report
@@ -143,8 +144,9 @@ def explore(
     if export_trace is not None:
         opt.check_file(export_trace, "'--export-trace'")
     scenario = opt.lookup(name)
-    sync = opt.check_sync(scenario, sync)
-    config = _config(scenario, sync, threads, iterations, seed)
+    config = opt.config(
+        scenario, purpose="explore", sync=sync, threads=threads, iterations=iterations, seed=seed
+    )
     report = _report(scenario, config, granularity, name)
     from dataclasses import replace
 
@@ -181,7 +183,7 @@ def explore(
                 max_preemptions=max_preemptions,
                 limit=limit or scenario.explore_limit or DEFAULT_LIMIT,
                 random=runs,
-                seed=opt.fresh_seed(seed) if runs is not None else 0,
+                seed=fresh_seed(seed) if runs is not None else 0,
                 name=report.name,
             )
             report = replace(report, exploration=found)
@@ -218,27 +220,6 @@ def _check_combinations(
         raise click.UsageError("--schedule replays one schedule; drop --random.")
     if quiz and runs is not None:
         raise click.UsageError("--quiz picks its own schedule; drop --random.")
-
-
-def _config(
-    scenario: Scenario[Any],
-    sync: str,
-    threads: int | None,
-    iterations: int | None,
-    seed: int | None,
-) -> RunConfig:
-    from syncdemo.results import RunConfig
-
-    small_threads, small_iterations = scenario.explore_size()
-    return RunConfig(
-        scenario=scenario.name,
-        sync=sync,
-        threads=threads or small_threads,
-        iterations=iterations or small_iterations,
-        trials=1,
-        seed=scenario.explore_seed if seed is None else seed,
-        window=scenario.default_window,
-    )
 
 
 def _report(scenario: Scenario[Any], config: RunConfig, granularity: str, name: str) -> Report:
@@ -301,7 +282,7 @@ def _quiz(
 
     from syncdemo.explore import explorer
 
-    seed = opt.fresh_seed(seed)
+    seed = fresh_seed(seed)
     run = explorer.random_schedule(
         scenario, config, seed, granularity=report.granularity, name=report.name
     )
@@ -335,11 +316,13 @@ def _quiz(
         }
         _emit(report, out, {"quiz": quiz})
         return
+    from rich.text import Text
+
     from syncdemo.render.console import make_console
     from syncdemo.render.explore import quiz_question, quiz_reveal
 
     console = make_console()
     if not asked:
         console.print(quiz_question(report, run, question))
-        console.print(f"Your answer: {answer}")
+        console.print(Text(f"Your answer: {answer}"))
     console.print(quiz_reveal(report, run, answer, right))

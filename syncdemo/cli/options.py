@@ -16,18 +16,36 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from syncdemo.engine.config import (
+    DEFAULT_RACE_BUDGET,
+    DEFAULT_SWITCH_INTERVAL,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TRIALS,
+    MAX_ITERATIONS,
+    MAX_RACE_BUDGET,
+    MAX_SEED,
+    MAX_THREADS,
+    MAX_TRIALS,
+    RACE_BUDGET_ENV,
+    RUNTIMES,
+)
+
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
 
-MAX_THREADS = 2048
-MAX_ITERATIONS = 10_000_000
-MAX_TRIALS = 10_000
-MAX_SEED = 2**63 - 1
-#: The run's default ``sys.setswitchinterval``: 0.1 ms instead of CPython's 5 ms, so that
-#: threads interleave many times even in a run that lasts a few milliseconds.
-DEFAULT_SWITCH_INTERVAL = 0.0001
+__all__ = [
+    "DEFAULT_SWITCH_INTERVAL",
+    "DEFAULT_TIMEOUT",
+    "MAX_ITERATIONS",
+    "MAX_SEED",
+    "MAX_THREADS",
+    "MAX_TRIALS",
+    "RUNTIMES",
+]
+
 
 EXIT_VIOLATED = 1
 EXIT_USAGE = 2
@@ -184,41 +202,18 @@ def failure_line(exc: BaseException) -> str:
     return f"{exc}{where_raised(cause)}"
 
 
-def check_sync(scenario: Scenario[Any], sync: str | None, param_hint: str = "'--sync'") -> str:
-    """``sync``, or the scenario's default; a usage error naming the valid ones otherwise."""
-    sync = sync or scenario.default_sync
-    if sync not in scenario.strategy_names():
-        valid = ", ".join(scenario.strategy_names())
-        raise click.BadParameter(
-            f"{scenario.name} has no strategy {sync!r}; choose from: {valid}.",
-            param_hint=param_hint,
-        )
-    return sync
+def config(scenario: Scenario[Any], *, hint: str = "", **asked: Any) -> RunConfig:
+    """The run's configuration from :func:`syncdemo.engine.config.resolve` (the one place
+    defaults come from); a value it refuses is a usage error naming the option, or ``hint``
+    (a compare SPEC)."""
+    from syncdemo.engine.config import ConfigError, resolve
 
-
-RUNTIMES = ("threads", "asyncio", "processes")
-
-
-def check_runtime(scenario: Scenario[Any], runtime: str, param_hint: str = "'--runtime'") -> str:
-    """``runtime`` if ``scenario`` can run on it; a usage error naming the ones it has."""
-    if runtime not in scenario.runtimes:
-        raise click.BadParameter(
-            f"{scenario.name} runs on {', '.join(scenario.runtimes)}, not {runtime}.",
-            param_hint=param_hint,
-        )
-    return runtime
-
-
-def check_window(scenario: Scenario[Any], window: str | None, runtime: str = "threads") -> str:
-    """``window``, or the scenario's default; a usage error naming the valid ones otherwise."""
-    window = scenario.default_window_for(runtime) if window is None else window
-    if window not in scenario.windows:
-        choices = ", ".join(scenario.windows) or "none (this scenario has a fixed window)"
-        raise click.BadParameter(
-            f"{scenario.name} has no window {window!r}; choose from: {choices}.",
-            param_hint="'--window'",
-        )
-    return window
+    try:
+        return resolve(scenario, **asked)
+    except ConfigError as exc:
+        if not exc.option:
+            raise click.UsageError(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=hint or f"'{exc.option}'") from None
 
 
 def check_file(path: Path, param_hint: str) -> None:
@@ -232,13 +227,6 @@ def check_file(path: Path, param_hint: str) -> None:
             f"cannot write {str(path)!r}: {str(path.parent)!r} is not a directory.",
             param_hint=param_hint,
         )
-
-
-def fresh_seed(seed: int | None) -> int:
-    """The user's seed, or a fresh one that the report shows so the run can be repeated."""
-    import secrets
-
-    return secrets.randbelow(2**32) if seed is None else seed
 
 
 # --- option decorators --------------------------------------------------------------------
@@ -383,7 +371,8 @@ def check_option(help: str) -> Callable[[F], F]:
 
 
 def measured_options(func: F) -> F:
-    """--trials, --seed and --switch-interval: what every command that runs threads takes."""
+    """--trials, --seed, --switch-interval and --race-budget: what every command that runs
+    threads takes (their defaults are :mod:`syncdemo.engine.config`'s)."""
     return _apply(
         func,
         (
@@ -391,7 +380,7 @@ def measured_options(func: F) -> F:
                 "--trials",
                 type=Count(1, MAX_TRIALS),
                 metavar="N",
-                default=3,
+                default=DEFAULT_TRIALS,
                 show_default=True,
                 help="Independent runs (at each point), each on fresh shared state.",
             ),
@@ -407,6 +396,22 @@ def measured_options(func: F) -> F:
                 help=(
                     "sys.setswitchinterval for each run, restored afterwards; 'keep' leaves "
                     "the interpreter's (5 ms on CPython). Matters only under the GIL."
+                ),
+            ),
+            click.option(
+                "--race-budget",
+                type=click.FloatRange(0, MAX_RACE_BUDGET),
+                callback=finite,
+                default=DEFAULT_RACE_BUDGET,
+                show_default=True,
+                metavar="SECONDS",
+                envvar=RACE_BUDGET_ENV,
+                show_envvar=True,
+                help=(
+                    "For an unsafe strategy: if none of the --trials violated the invariant, "
+                    "run more trials until one does or the run has lasted this long, and say "
+                    "how many it took (a busy machine can make a few trials all miss a race). "
+                    "0: only --trials."
                 ),
             ),
         ),

@@ -339,7 +339,7 @@ def _progress_bar() -> Progress | None:
     if not console.is_terminal or console.is_dumb_terminal:
         return None
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a scenario's name, as it is
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("trials"),

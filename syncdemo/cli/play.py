@@ -18,6 +18,8 @@ import click
 
 from syncdemo.cli import options as opt
 from syncdemo.cli.options import EXIT_VIOLATED
+from syncdemo.cli.output import OutputOptions, output_options_for
+from syncdemo.engine.config import PLAY_ITERATIONS, PLAY_THREADS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,9 +34,11 @@ QUIT = ("q", "quit", "exit")
 
 @click.command()
 @opt.scenario_argument
-@opt.threads_option("Threads (one key each, 0-9).", high=MAX_THREADS, default=2)
+@opt.threads_option("Threads (one key each, 0-9).", high=MAX_THREADS, default=PLAY_THREADS)
 @opt.iterations_option(
-    "Work per thread (increments, items, phases, meals).", high=MAX_ITERATIONS, default=1
+    "Work per thread (increments, items, phases, meals).",
+    high=MAX_ITERATIONS,
+    default=PLAY_ITERATIONS,
 )
 @opt.sync_option
 @opt.granularity_option
@@ -43,6 +47,7 @@ QUIT = ("q", "quit", "exit")
     metavar="T,T,...",
     help="Play these moves without asking (e.g. 0,0,1,1,0), then show the final screen.",
 )
+@output_options_for("table")
 @opt.check_option("Exit 1 if the game ends without breaking the invariant, for scripts.")
 @opt.debug_option
 def play(
@@ -52,6 +57,7 @@ def play(
     sync: str | None,
     granularity: str,
     moves: str | None,
+    out: OutputOptions,
     check: bool,
 ) -> None:
     """Be the scheduler: step the real threads of a scenario, one line at a time, until
@@ -67,12 +73,17 @@ def play(
       syncdemo play deadlock                     deadlock two threads
       syncdemo play overdraft.py --granularity gil
       printf '0\\n1\\n1\\n' | syncdemo play counter
-      syncdemo play counter --moves 0,1,1,1,0,0  a prepared interleaving, for a slide
+      syncdemo play counter --moves 0,1,1,1,0,0  a prepared interleaving
+      syncdemo play counter --moves 0,1,1,1,0,0 -o slide.svg   ... as a slide (or .html, .txt)
     """
     from syncdemo import scenarios
     from syncdemo.explore.explorer import parse_schedule
-    from syncdemo.results import RunConfig
 
+    if moves is None and (out.path is not None or out.fmt != "table" or out.quiet):
+        raise click.UsageError(
+            "-o, --format and -q take the screen after --moves (a prepared game, for a "
+            "slide); add --moves T,T,..."
+        )
     planned: tuple[int, ...] | None = None
     if moves is not None:
         try:
@@ -80,16 +91,13 @@ def play(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="'--moves'") from None
     scenario = opt.lookup(name)
-    sync = opt.check_sync(scenario, sync)
-    shown = name if scenarios.is_reference(name) else scenario.name
-    config = RunConfig(
-        scenario=shown,
+    config = opt.config(
+        scenario,
+        purpose="play",
         sync=sync,
         threads=threads,
         iterations=iterations,
-        trials=1,
-        seed=scenario.explore_seed,
-        window=scenario.default_window,
+        name=name if scenarios.is_reference(name) else scenario.name,
     )
     game = _start(scenario, config, granularity)
     from syncdemo.render.console import make_console
@@ -101,7 +109,7 @@ def play(
                 refused = game.move(thread)
                 if refused is not None:
                     raise click.BadParameter(f"move {i}: {refused}.", param_hint="'--moves'")
-            _final(game, console)
+            _final(game, console, out)
         else:
             _loop(game, console, _terminal())
     except (click.exceptions.Exit, click.ClickException):
@@ -134,9 +142,12 @@ def _terminal() -> bool:
     return True
 
 
-def _show(console: Console, *renderables: Any, clear: bool = False, game: Game) -> None:
+def _show(
+    console: Console, *renderables: Any, clear: bool = False, game: Game, keys: bool = False
+) -> None:
     """Print the screen; after a win, the replay command on a line of its own that is
-    never wrapped or cut, whatever the width (it is there to be copied)."""
+    never wrapped or cut, whatever the width (it is there to be copied), and with ``keys``
+    the keys that still do something (the game waits for one of them)."""
     from rich.console import Group
 
     from syncdemo.render.console import show
@@ -146,6 +157,10 @@ def _show(console: Console, *renderables: Any, clear: bool = False, game: Game) 
     show(Group(*renderables), console)
     if game.over and game.won:
         console.print(game.replay_command(), soft_wrap=True, markup=False, highlight=False)
+        if keys:
+            from syncdemo.render.play import won_keys
+
+            show(won_keys(), console)
 
 
 def _draw(game: Game, console: Console, message: str = "", *, clear: bool) -> None:
@@ -164,11 +179,14 @@ def _draw(game: Game, console: Console, message: str = "", *, clear: bool) -> No
         height = len(console.render_lines(Group(*parts), console.options, pad=False))
         if height < console.size.height:
             break
-    _show(console, *parts, clear=clear, game=game)
+    _show(console, *parts, clear=clear, game=game, keys=True)
 
 
-def _final(game: Game, console: Console) -> None:
-    """The screen after --moves: the end, with a hint when the moves did not break it."""
+def _final(game: Game, console: Console, out: OutputOptions) -> None:
+    """The screen after --moves: the end, with a hint when the moves did not break it; the
+    same screen as a picture (-o slide.svg, .html, .txt; or --format) for a slide."""
+    from dataclasses import replace
+
     from rich.text import Text
 
     from syncdemo.render.play import end_screen, screen
@@ -183,7 +201,15 @@ def _final(game: Game, console: Console) -> None:
                 f"{', '.join(map(str, game.position.runnable))} can move)."
             )
         )
-    _show(console, *parts, game=game)
+    if out.path is not None or out.fmt != "table":
+        from syncdemo.cli.output import Session
+        from syncdemo.render.console import group
+
+        picture = [*parts, Text(game.replay_command())] if game.over and game.won else parts
+        with Session(replace(out, quiet=True), total_trials=0) as session:  # the file only
+            session.finish(lambda: group(*picture), {})
+    if out.table_on_stdout:
+        _show(console, *parts, game=game)
 
 
 def _loop(game: Game, console: Console, terminal: bool) -> None:

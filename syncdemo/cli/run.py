@@ -14,10 +14,6 @@ from syncdemo.cli.output import OutputOptions, output_options
 if TYPE_CHECKING:
     from syncdemo.results import RunResult
 
-#: Seconds an unsafe strategy's run may go on looking for its race (see --race-budget):
-#: a demo on a busy laptop shows the race and still ends in about a second.
-DEFAULT_RACE_BUDGET = 1.0
-
 
 @click.command()
 @opt.scenario_argument
@@ -63,24 +59,9 @@ DEFAULT_RACE_BUDGET = 1.0
     "--timeout",
     type=click.FloatRange(0.1, 3600),
     callback=opt.finite,
-    default=2.0,
+    default=opt.DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds without progress before the watchdog calls a trial stuck (deadlock).",
-)
-@click.option(
-    "--race-budget",
-    type=click.FloatRange(0, 3600),
-    callback=opt.finite,
-    default=DEFAULT_RACE_BUDGET,
-    show_default=True,
-    metavar="SECONDS",
-    envvar="SYNCDEMO_RACE_BUDGET",
-    show_envvar=True,
-    help=(
-        "For an unsafe strategy: if none of the --trials violated the invariant, run more "
-        "trials until one does or the run has lasted this long, and say how many it took "
-        "(a busy machine can make a few trials all miss a race). 0: only --trials."
-    ),
 )
 @opt.debug_option
 def run(
@@ -92,6 +73,7 @@ def run(
     trials: int,
     seed: int | None,
     switch_interval: float | None,
+    race_budget: float,
     out: OutputOptions,
     check: bool,
     window: str | None,
@@ -99,7 +81,6 @@ def run(
     export_trace: Path | None,
     show: int,
     timeout: float,
-    race_budget: float,
 ) -> None:
     """Run a scenario on real threads and report what happened to the shared state.
 
@@ -124,32 +105,26 @@ def run(
     source = click.get_current_context().get_parameter_source("show")
     if not trace and source is not None and source.name == "COMMANDLINE":
         click.echo("Warning: --show only matters with --trace; ignoring it.", err=True)
-    sync = opt.check_sync(scenario, sync)
-    runtime = opt.check_runtime(scenario, runtime)
-    window = opt.check_window(scenario, window, runtime)
-    if trace and runtime != "threads":
-        raise click.UsageError(
-            "--trace and --export-trace record threads only (--runtime threads)."
-        )
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
 
-    planned = Planned.of(
+    config = opt.config(
         scenario,
-        sync,
-        threads,
-        iterations,
-        trials=trials,
-        seed=opt.fresh_seed(seed),
-        switch_interval=switch_interval,
+        sync=sync,
+        threads=threads,
+        iterations=iterations,
         window=window,
         runtime=runtime,
+        trials=trials,
+        seed=seed,
+        switch_interval=switch_interval,
+        timeout=timeout,
+        race_budget=race_budget,
         trace=trace,
         keep_events=export_trace is not None,
         show=show,
-        timeout=timeout,
-        race_budget=race_budget,
     )
+    planned = Planned(scenario, config)
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.render import data

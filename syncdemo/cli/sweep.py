@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncdemo.batch import SAFE_SWEEP_DIVISOR
 from syncdemo.cli import options as opt
 from syncdemo.cli.lists import LIST_SYNTAX, MAX_POINTS
 from syncdemo.cli.output import OutputOptions, output_options
+from syncdemo.engine.config import SAFE_SWEEP_DIVISOR
 
 if TYPE_CHECKING:
     from syncdemo.results import RunResult
@@ -53,6 +53,7 @@ def sweep(
     trials: int,
     seed: int | None,
     switch_interval: float | None,
+    race_budget: float,
     plot: Path | None,
     out: OutputOptions,
     check: bool,
@@ -77,27 +78,35 @@ def sweep(
     """
     from syncdemo.batch import Planned
     from syncdemo.cli.execute import execute
+    from syncdemo.engine.config import fresh_seed
 
     scenario = opt.lookup(name)
-    sync = opt.check_sync(scenario, sync)
-    runtime = opt.check_runtime(scenario, runtime)
-    if iterations is None:
-        default = scenario.default_iterations_for(runtime)
-        if scenario.strategy(sync).safe:
-            default = max(1, default // SAFE_SWEEP_DIVISOR)
-        iterations = (default,)
-    if len(threads) * len(iterations) > MAX_POINTS:
+    counts = iterations or (None,)  # None: the default for the strategy (see --help)
+    if len(threads) * len(counts) > MAX_POINTS:
         raise click.UsageError(
-            f"{len(threads)} thread counts × {len(iterations)} iteration counts make "
-            f"{len(threads) * len(iterations)} runs; a sweep does at most {MAX_POINTS}."
+            f"{len(threads)} thread counts × {len(counts)} iteration counts make "
+            f"{len(threads) * len(counts)} runs; a sweep does at most {MAX_POINTS}."
         )
-    settings = {
-        "trials": trials,
-        "seed": opt.fresh_seed(seed),
-        "switch_interval": switch_interval,
-        "runtime": runtime,
-    }
-    plan = [Planned.of(scenario, sync, t, n, **settings) for n in iterations for t in threads]
+    common_seed = fresh_seed(seed)
+    plan = [
+        Planned(
+            scenario,
+            opt.config(
+                scenario,
+                purpose="sweep",
+                sync=sync,
+                threads=t,
+                iterations=n,
+                runtime=runtime,
+                trials=trials,
+                seed=common_seed,
+                switch_interval=switch_interval,
+                race_budget=race_budget,
+            ),
+        )
+        for n in counts
+        for t in threads
+    ]
 
     def report(runs: Sequence[RunResult], interrupted: bool) -> tuple[Any, dict[str, Any]]:
         from syncdemo.render import compare as render

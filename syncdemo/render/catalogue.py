@@ -10,9 +10,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
+from syncdemo.render.console import group
 from syncdemo.render.layout import Col, Grid
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def scenario_list(entries: Sequence[Entry], problems: Sequence[Entry] = ()) -> R
     notes = Text()
     for p in problems:
         notes.append(f"\n{p.name} ({p.origin}, {p.target}): {p.problem}", style="yellow")
-    return Group(table, notes)
+    return group(table, notes)
 
 
 def list_json(infos: Sequence[ScenarioInfo], problems: Sequence[Entry] = ()) -> str:
@@ -127,7 +128,7 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
         )
         for w in info.windows:
             windows.add_row(w.name + (" (default)" if w.default else ""), w.meaning)
-        table_part = Group(strategies, "", windows)
+        table_part = group(strategies, "", windows)
 
     why = Text()
     why.append("Why it breaks on this interpreter ", style="bold")
@@ -151,7 +152,7 @@ def describe(info: ScenarioInfo, runtime: RuntimeInfo) -> RenderableType:
                 "'describe --format json' has the code as it is."
             )
         )
-    return Group(*parts)
+    return group(*parts)
 
 
 _TRACE_TEST = re.compile(r"if (ctx\.)?trace is not None:$")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
 from syncdemo.batch import (
@@ -22,9 +22,10 @@ from syncdemo.batch import (
     Comparison,
     lost_fraction,
 )
+from syncdemo.render.console import group
 from syncdemo.render.layout import Alt, Col, Grid
-from syncdemo.render.table import amount, rate, runtime_line, seconds
-from syncdemo.results import RunResult
+from syncdemo.render.table import amount, budget_line, rate, runtime_line, seconds
+from syncdemo.results import RunResult, per_worker, workers
 from syncdemo.sweep import Sweep, SweepRow
 
 #: Left-to-right eighths of a cell, for horizontal bars.
@@ -65,7 +66,11 @@ def _violated_cell(run: RunResult) -> Text:
     return Text(f"{run.violated}/{len(run.trials)}", style="bold red" if run.violated else "green")
 
 
-def _footer(runs: Sequence[RunResult], verdict: str, interrupted: bool) -> Text:
+def _footer(
+    runs: Sequence[RunResult], labels: Sequence[str], verdict: str, interrupted: bool
+) -> Text:
+    """Under the table: the invariant, the interpreter, what the race budget added to which
+    row (so that "3 trials each" is not read as all there were), the verdict."""
     text = Text()
     if interrupted:
         text.append("Interrupted: these are the runs that finished.\n", style="bold yellow")
@@ -74,8 +79,17 @@ def _footer(runs: Sequence[RunResult], verdict: str, interrupted: bool) -> Text:
         text.append("Invariant: ", style="bold")
         text.append(invariants[0] + "\n")
     if runs:
+        runtimes = {r.config.runtime for r in runs}
+        methods = {r.start_method for r in runs}
+        method = next(iter(methods)) if len(methods) == 1 else ""
         text.append("Runtime: ", style="bold")
-        text.append(runtime_line(runs[0].runtime) + f" · seed {runs[0].config.seed}\n")
+        text.append(
+            runtime_line(runs[0].runtime, runtimes, method) + f" · seed {runs[0].config.seed}\n"
+        )
+    for run, label in zip(runs, labels, strict=True):
+        if run.budget is not None and run.budget.extra:
+            text.append(f"Race budget, {label}: ", style="bold")
+            text.append(budget_line(run.budget) + "\n")
     text.append(verdict, style="bold")
     return text
 
@@ -88,12 +102,13 @@ def compare_table(comparison: Comparison) -> RenderableType:
     the slowest, within one workload."""
     runs = [r.run for r in comparison.rows]
     lucky = any(r.run.trials and r.run.ok and not r.safe for r in comparison.rows)
-    footer = _footer(runs, comparison.verdict(), comparison.interrupted)
+    specs = [r.spec for r in comparison.rows]
+    footer = _footer(runs, specs, comparison.verdict(), comparison.interrupted)
     if lucky:
         footer = Text.assemble(
             "† unsafe by design: no violation this time, but nothing prevents one.\n", footer
         )
-    return Group(_compare_table(comparison), "", footer)
+    return group(_compare_table(comparison), "", footer)
 
 
 def _compare_table(comparison: Comparison) -> Grid:
@@ -104,11 +119,14 @@ def _compare_table(comparison: Comparison) -> Grid:
     threads = {r.config.threads for r in runs}
     iterations = {r.config.iterations for r in runs}
     trials = {r.config.trials for r in runs}
+    runtimes = {r.config.runtime for r in runs}
+    runtime = next(iter(runtimes)) if len(runtimes) == 1 else "several"  # "4 workers"
     title = [one or "compare"]
     if len(threads) == 1:
-        title.append(_plural(next(iter(threads)), "thread"))
+        title.append(workers(next(iter(threads)), runtime))
     if len(iterations) == 1 and one:
-        title[-1] += f" × {amount(next(iter(iterations)), runs[0].iterations_meaning)}"
+        meaning = per_worker(runs[0].iterations_meaning, runtime)
+        title[-1] += f" × {amount(next(iter(iterations)), meaning)}"
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     if not comparison.ranked:
@@ -118,7 +136,7 @@ def _compare_table(comparison: Comparison) -> Grid:
     several_runtimes = len({r.config.runtime for r in runs}) > 1
     columns = [Col("spec" if several_runtimes or not one else "--sync")]
     if len(threads) > 1:
-        columns.append(Col("threads", "right"))
+        columns.append(Col(workers(None, runtime), "right"))
     if len(iterations) > 1:
         columns.append(Col("iterations", "right"))
     columns += [
@@ -142,7 +160,7 @@ def _compare_table(comparison: Comparison) -> Grid:
         if len(iterations) > 1:
             cells.append(f"{run.config.iterations:,}")
         if row.slowdown is not None:
-            slowdown = f"{row.slowdown:.1f}×"
+            slowdown = f"{row.slowdown:.1f}×" + (", within noise" if row.within_noise else "")
         elif run.trials and not run.ok:
             slowdown = "lost work"
         else:
@@ -184,18 +202,21 @@ def sweep_table(sweep: Sweep) -> RenderableType:
     runs = [r.run for r in rows]
     vary_threads = len(sweep.threads) > 1
     vary_iterations = len(sweep.iterations) > 1
+    runtime = runs[0].config.runtime if runs else "threads"
     title = [f"{sweep.scenario}:{sweep.sync}"]
+    if runtime != "threads":
+        title[0] += f"@{runtime}"
     if not vary_iterations and sweep.iterations:
         meaning = runs[0].iterations_meaning if runs else "iterations per thread"
-        title.append(amount(sweep.iterations[0], meaning))
+        title.append(amount(sweep.iterations[0], per_worker(meaning, runtime)))
     if not vary_threads and sweep.threads:
-        title.append(_plural(sweep.threads[0], "thread"))
+        title.append(workers(sweep.threads[0], runtime))
     trials = {r.config.trials for r in runs}
     if len(trials) == 1:
         title.append(f"{_plural(next(iter(trials)), 'trial')} each")
     noun = runs[0].violation_noun if runs else "violations"
     shares = all(r.violation_share for r in runs)
-    columns = [Col("threads", "right")]
+    columns = [Col(workers(None, runtime), "right")]
     if vary_iterations:
         columns.append(Col("iterations", "right"))
     columns += [
@@ -208,7 +229,7 @@ def sweep_table(sweep: Sweep) -> RenderableType:
     speedups = any(r.speedup is not None for r in rows)
     if speedups:
         fewest = sweep.threads[0]
-        columns.append(Col(f"speedup vs {_plural(fewest, 'thread')}", "right", short="speedup"))
+        columns.append(Col(f"speedup vs {workers(fewest, runtime)}", "right", short="speedup"))
     table = Grid(*columns, title=" · ".join(title))
     top = max((r.kept_ops_per_s.median for r in runs), default=0.0)
     for row in rows:
@@ -227,8 +248,9 @@ def sweep_table(sweep: Sweep) -> RenderableType:
             cells.append(f"{row.speedup:.2f}×" if row.speedup is not None else "-")
         table.add_row(*cells)
     chart = SweepChart(sweep)
-    footer = _footer(runs, sweep.verdict(), sweep.interrupted)
-    return Group(table, "", chart, "", footer)
+    points = [sweep.point(r) for r in rows]
+    footer = _footer(runs, points, sweep.verdict(), sweep.interrupted)
+    return group(table, "", chart, "", footer)
 
 
 def _short(n: int) -> str:
@@ -266,6 +288,7 @@ class SweepChart:
         ops = [r.run.kept_ops_per_s.median for r in rows]
         rates = [r.run.violation_rate for r in rows]
         axis = self.sweep.axis.replace(",", " × ")
+        axis = axis.replace("threads", workers(None, self.sweep.runtime))
         width = options.max_width
         for narrow in (False, True):
             left = column_chart(

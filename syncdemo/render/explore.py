@@ -4,11 +4,12 @@ quiz."""
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from syncdemo.explore.report import GRANULARITY, Report
 from syncdemo.explore.results import NEEDS, RealExecution, RealExploration, RealStep
+from syncdemo.render.console import group
 from syncdemo.render.layout import Col, Grid
 from syncdemo.render.table import GRADE_STYLE, bar, seconds
 
@@ -179,7 +180,7 @@ def explore_report(report: Report) -> RenderableType:
         title = f"{which}: {len(ex.schedule)} steps, {pre}"
         parts += [step_table(ex, report.threads, title), execution_notes(report, ex), ""]
     parts.append(_status(report, e))
-    return Group(*parts)
+    return group(*parts)
 
 
 def _explored(e: RealExploration) -> str:
@@ -217,7 +218,7 @@ def replay_report(report: Report) -> RenderableType:
             f"{len(run.schedule)} ran without preemption."
         )
     parts += [notes, Text(""), _status(report, None)]
-    return Group(*parts)
+    return group(*parts)
 
 
 def quiz_question(report: Report, run: RealExecution, question: str) -> RenderableType:
@@ -226,7 +227,7 @@ def quiz_question(report: Report, run: RealExecution, question: str) -> Renderab
     intro.append("Initial state: ", style="bold")
     intro.append((run.initial or "-") + "\n")
     intro.append(question, style="bold")
-    return Group(
+    return group(
         _title(report, "quiz"), "", step_table(run, report.threads, title, hidden=True), intro
     )
 
@@ -237,7 +238,7 @@ def quiz_reveal(report: Report, run: RealExecution, answer: str, right: bool) ->
         verdict.append(f"Right: {run.label}.", style="bold green")
     else:
         verdict.append(f"Not quite: you said {answer!r}, the answer is {run.label}.", "bold red")
-    return Group(
+    return group(
         verdict,
         "",
         step_table(run, report.threads, "the same schedule, with the values"),

@@ -10,6 +10,8 @@ import io
 
 from rich.console import Console, RenderableType
 
+from syncdemo.render.console import literal, plain_lines
+
 #: The width of a report written to a file (no terminal to ask).
 FILE_WIDTH = 120
 
@@ -19,10 +21,13 @@ def export(renderable: RenderableType, fmt: str, *, title: str = "syncdemo") -> 
     if fmt == "text":
         buffer = io.StringIO()
         Console(
-            file=buffer, width=FILE_WIDTH, color_system=None, highlight=False, soft_wrap=False
-        ).print(renderable)
-        from syncdemo.render.layout import plain_lines
-
+            file=buffer,
+            width=FILE_WIDTH,
+            color_system=None,
+            highlight=False,
+            soft_wrap=False,
+            markup=False,
+        ).print(literal(renderable))
         return plain_lines(buffer.getvalue())
     console = Console(
         file=io.StringIO(),
@@ -32,8 +37,9 @@ def export(renderable: RenderableType, fmt: str, *, title: str = "syncdemo") -> 
         color_system="truecolor",
         highlight=False,
         soft_wrap=False,
+        markup=False,
     )
-    console.print(renderable)
+    console.print(literal(renderable))
     if fmt == "svg":
         return console.export_svg(title=title)
     if fmt == "html":

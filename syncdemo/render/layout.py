@@ -16,6 +16,9 @@ instead, trying in order, at the width it is given:
 
 Every column folds as a last resort (a word longer than the whole screen is split, never
 replaced by "…").
+
+A cell, header or title given as a string is shown as the text it is, never read as Rich
+markup: ``self.slots[slot] = item`` keeps its brackets (see :mod:`syncdemo.render.console`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from rich.console import (
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text, TextType
+
+from syncdemo.render.console import literal
 
 #: Wider than any table syncdemo draws: the width at which a table shows its natural size.
 UNBOUNDED = 100_000
@@ -63,6 +68,12 @@ class Alt:
     short: RenderableType
 
 
+def _literal(cell: RenderableType | Alt) -> RenderableType | Alt:
+    if isinstance(cell, Alt):
+        return Alt(literal(cell.full), literal(cell.short))
+    return literal(cell)
+
+
 def _pick(cell: RenderableType | Alt, short: bool) -> RenderableType:
     if isinstance(cell, Alt):
         return cell.short if short else cell.full
@@ -82,7 +93,7 @@ class Grid:
         keyed: bool = False,
     ) -> None:
         self.columns = list(columns)
-        self.title = title
+        self.title: Text = Text(title) if isinstance(title, str) else title
         self.show_lines = show_lines
         self.show_edge = show_edge
         self.show_header = show_header
@@ -92,7 +103,7 @@ class Grid:
         self.rows: list[tuple[list[RenderableType | Alt], str | None]] = []
 
     def add_row(self, *cells: RenderableType | Alt, style: str | None = None) -> None:
-        self.rows.append((list(cells), style))
+        self.rows.append(([_literal(c) for c in cells], style))
 
     # --- layouts --------------------------------------------------------------------------
 
@@ -111,7 +122,7 @@ class Grid:
         for i in keep:
             c = self.columns[i]
             table.add_column(
-                (c.short or c.header) if short else c.header,
+                Text((c.short or c.header) if short else c.header),
                 justify=c.justify,
                 style=c.style or None,
                 no_wrap=not c.wrap,
@@ -119,7 +130,7 @@ class Grid:
             )
         for cells, style in self.rows:
             table.add_row(
-                *(_pick(cells[i], short) if i < len(cells) else "" for i in keep), style=style
+                *(_pick(cells[i], short) if i < len(cells) else Text() for i in keep), style=style
             )
         return table
 
@@ -165,15 +176,15 @@ class Grid:
         table = Table(
             title=self.title or None, title_justify="left", show_edge=False, pad_edge=False
         )
-        table.add_column(key.header, no_wrap=True, overflow="fold")
+        table.add_column(Text(key.header), no_wrap=True, overflow="fold")
         for cells, _style in self.rows:
             first = cells[0] if cells else ""
-            table.add_column(first if isinstance(first, str) else "", justify="right")
+            table.add_column(first if isinstance(first, Text) else "", justify="right")
         for c in others:
             i = index[id(c)]
             table.add_row(
-                " ".join(c.header.split()),
-                *((_pick(cells[i], False) if i < len(cells) else "") for cells, _ in self.rows),
+                Text(" ".join(c.header.split())),
+                *((_pick(cells[i], False) if i < len(cells) else Text()) for cells, _ in self.rows),
             )
         for column in table.columns[1:]:
             column.no_wrap = True
@@ -185,8 +196,7 @@ class Grid:
         headers get what the longest value leaves of ``width`` (at least a third)."""
         parts: list[RenderableType] = []
         if self.title:
-            title = self.title if isinstance(self.title, Text) else Text(self.title)
-            parts.append(title)
+            parts.append(self.title)
         columns = [(i, c) for i, c in enumerate(self.columns) if not c.decorative]
         headers = max((len(" ".join(c.header.split())) for _, c in columns), default=0)
         values = max(
@@ -204,10 +214,10 @@ class Grid:
             grid.add_column(style="bold", overflow="fold", width=head)
             grid.add_column(overflow="fold")
             for i, c in columns:
-                cell = _pick(cells[i], False) if i < len(cells) else ""
-                if cell == "" and not c.header:
+                cell = _pick(cells[i], False) if i < len(cells) else Text()
+                if not _length(cell) and not c.header:
                     continue
-                grid.add_row(" ".join(c.header.split()) or "", cell, style=style)
+                grid.add_row(Text(" ".join(c.header.split())), cell, style=style)
             parts += ["", grid]
         return Group(*parts)
 
@@ -216,7 +226,7 @@ def _length(cell: RenderableType) -> int:
     """How wide a cell's text is on one line (0 for other renderables)."""
     if isinstance(cell, Text):
         return cell.cell_len
-    return len(Text.from_markup(cell).plain) if isinstance(cell, str) else 0
+    return Text(cell).cell_len if isinstance(cell, str) else 0
 
 
 def _natural(console: Console, renderable: RenderableType) -> int:
@@ -288,9 +298,3 @@ def _share(lows: Sequence[int], highs: Sequence[int], spare: int) -> list[int]:
             widths[i] = highs[i]
         open_ = [i for i in open_ if i not in settled]
     return widths
-
-
-def plain_lines(text: str) -> str:
-    """``text`` with the spaces at the end of each line removed (Rich pads lines to the
-    table's width, which a pipe or a file should not get)."""
-    return "\n".join(line.rstrip(" ") for line in text.split("\n"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
@@ -20,6 +20,7 @@ from rich.text import Text
 
 from syncdemo.explore.results import RealExecution, RealStep, SourceLine
 from syncdemo.play import Game, Source
+from syncdemo.render.console import group
 from syncdemo.render.layout import Col, Grid
 
 MARK = "▶"
@@ -59,7 +60,7 @@ def screen(
         parts.append(
             Text(f"Keys: 0-{n} step that thread · u undo · h hint · r restart · q quit", "dim")
         )
-    return Group(*parts)
+    return group(*parts)
 
 
 def moves(game: Game) -> Text:
@@ -107,7 +108,10 @@ def code_grid(source: Source, at: SourceLine | None, window: int | None = None) 
             continue
         here = at is not None and at.file == source.file and at.line == lineno
         code.add_row(
-            MARK if here else " ", str(lineno), Text(text), style=NEXT_STYLE if here else None
+            Text(MARK if here else " "),
+            Text(str(lineno)),
+            Text(text),
+            style=NEXT_STYLE if here else None,
         )
     return code
 
@@ -127,10 +131,11 @@ def thread_panel(game: Game, index: int, window: int | None = None) -> Panel:
             parts.append(Text(f"{MARK} {at}", style=NEXT_STYLE))
     parts.append(status(game, index))
     last = game.execution.steps[-1].thread if game.execution.steps else None
-    title = f"thread {index} · {game.roles[index]} · {source.function}()"
+    title = Text(f"thread {index} · {game.roles[index]} · {source.function}()")
     if last == index:
-        title += " · moved last"
-    return Panel(Group(*parts), title=title, title_align="left", expand=False)
+        title.append(" · moved last")
+    # a Panel reads a string title as markup: the title is Text (a role may be "[w]")
+    return Panel(group(*parts), title=title, title_align="left", expand=False)
 
 
 def status(game: Game, index: int) -> Text:
@@ -293,6 +298,11 @@ def steps_table(game: Game) -> Grid:
     return grid
 
 
+def won_keys() -> Text:
+    """After a win the game still takes keys: say which, rather than wait in silence."""
+    return Text("Keys: u undo · r restart · q quit", "dim")
+
+
 def end_screen(game: Game, advice: str = "") -> RenderableType:
     parts: list[RenderableType] = [verdict(game)]
     if game.won:
@@ -302,4 +312,4 @@ def end_screen(game: Game, advice: str = "") -> RenderableType:
         parts.append(Text(f"Hint: {advice}"))
     else:
         parts.append(Text("Press h for a hint, u to undo, r to restart, q to quit.", "dim"))
-    return Group(*parts)
+    return group(*parts)

@@ -1,14 +1,24 @@
-"""Rich renderings of a run for people: the trials, the outcome histogram, evidence, threads."""
+"""Rich renderings of a run for people: the trials, the outcome histogram, evidence, and
+the workers (threads, tasks or processes, named as what they are)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
+from syncdemo.render.console import group
 from syncdemo.render.layout import Alt, Col, Grid
-from syncdemo.results import BudgetUse, Evidence, RunResult, RuntimeInfo, TrialResult
+from syncdemo.results import (
+    BudgetUse,
+    Evidence,
+    RunResult,
+    RuntimeInfo,
+    TrialResult,
+    per_worker,
+    workers,
+)
 
 #: Above this many trials the report shows a summary row instead of one row per trial.
 MAX_TRIAL_ROWS = 10
@@ -32,15 +42,36 @@ def rate(value: float) -> str:
     return f"{value:.0f}/s"
 
 
-def runtime_line(info: RuntimeInfo) -> str:
+#: What runs the workers on each runtime other than threads, for the "Runtime:" line.
+RUNNERS = {
+    "asyncio": "asyncio tasks in one event loop (they switch only at an await)",
+    "processes": "one process per worker, the state in shared memory",
+}
+
+
+def runtime_line(
+    info: RuntimeInfo, runtimes: Collection[str] = ("threads",), start_method: str = ""
+) -> str:
+    """The interpreter the runs happened on, and what ran their workers when that was one
+    runtime other than threads; the switch interval only when threads of one interpreter
+    shared the GIL (not for one event loop's tasks, nor for processes, one worker each)."""
     gil = "GIL enabled" if info.gil else "GIL disabled (free-threaded)"
     if info.free_threaded_build and info.gil:
         gil = "GIL enabled on a free-threaded build"
-    interval = f"switch interval {seconds(info.switch_interval)}"
-    if info.switch_interval != info.switch_interval_default:
-        interval += f" for this run (interpreter's: {seconds(info.switch_interval_default)})"
+    interval = ""
+    if "threads" in runtimes:
+        interval = f" · switch interval {seconds(info.switch_interval)}"
+        if info.switch_interval != info.switch_interval_default:
+            interval += f" for this run (interpreter's: {seconds(info.switch_interval_default)})"
     cpus = f"{info.cpus} CPU" + ("s" if info.cpus != 1 else "")
-    return f"{info.implementation} {info.python} · {gil} · {interval} · {cpus} · {info.platform}"
+    head = ""
+    if len(set(runtimes)) == 1 and "threads" not in runtimes:
+        (runtime,) = set(runtimes)
+        head = RUNNERS.get(runtime, runtime)
+        if start_method:
+            head += f" (started by {start_method})"
+        head += " · "
+    return f"{head}{info.implementation} {info.python} · {gil}{interval} · {cpus} · {info.platform}"
 
 
 def header(key: str) -> str:
@@ -96,7 +127,7 @@ def _details_table(trials: Sequence[TrialResult]) -> RenderableType | None:
             lines.append(f"{text}\n")
     if lines:
         parts.append(lines)
-    return Group(*parts)
+    return group(*parts)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -130,10 +161,10 @@ def result_cell(trial: TrialResult) -> Text:
 
 def run_report(result: RunResult) -> RenderableType:
     config = result.config
+    meaning = per_worker(result.iterations_meaning, config.runtime)
     title = (
-        f"{config.scenario} · --sync {config.sync} · {amount(config.threads, 'threads')} × "
-        f"{amount(config.iterations, result.iterations_meaning)} · "
-        f"{amount(config.trials, 'trials')}"
+        f"{config.scenario} · --sync {config.sync} · {workers(config.threads, config.runtime)}"
+        f" × {amount(config.iterations, meaning)} · {amount(config.trials, 'trials')}"
     )
     share = result.violation_share
     trials = Grid(
@@ -183,7 +214,8 @@ def run_report(result: RunResult) -> RenderableType:
     if config.trace:
         parts += ["", *evidence_parts(result)]
     if result.trials:
-        parts += ["", _thread_table(result.trials[-1], len(result.trials) > 1)]
+        last = result.trials[-1]
+        parts += ["", _thread_table(last, len(result.trials) > 1, config.runtime)]
     note = result.roles_note
     status = Text()
     if result.interrupted:
@@ -191,10 +223,10 @@ def run_report(result: RunResult) -> RenderableType:
     status.append("Invariant: ", style="bold")
     status.append(result.invariant + "\n")
     if note:
-        status.append("Threads: ", style="bold")
+        status.append(f"{workers(None, config.runtime).capitalize()}: ", style="bold")
         status.append(note + "\n")
     status.append("Runtime: ", style="bold")
-    status.append(runtime_line(result.runtime) + "\n")
+    status.append(runtime_line(result.runtime, (config.runtime,), result.start_method) + "\n")
     status.append("Seed: ", style="bold")
     status.append(f"{config.seed} (--seed {config.seed} makes the same random choices again)\n")
     if len(result.trials) > 1:
@@ -216,7 +248,7 @@ def run_report(result: RunResult) -> RenderableType:
     status.append(summary, style="bold red" if result.violated else "bold green")
     status.append(result.verdict)
     parts += ["", status]
-    return Group(*parts)
+    return group(*parts)
 
 
 def budget_line(b: BudgetUse) -> str:
@@ -328,13 +360,15 @@ def _evidence_table(trial: int, ev: Evidence) -> RenderableType:
             s.shared,
             style="bold red" if s.highlight else None,
         )
-    return Group(table, Text(ev.explanation))
+    return group(table, Text(ev.explanation))
 
 
-def _thread_table(trial: TrialResult, last_of_many: bool) -> Grid:
-    title = f"per thread (trial {trial.trial})" if last_of_many else "per thread"
+def _thread_table(trial: TrialResult, last_of_many: bool, runtime: str) -> Grid:
+    """A row per worker (thread, task or process): its role, its work, its time."""
+    one = workers(1, runtime).split(" ", 1)[1]
+    title = f"per {one} (trial {trial.trial})" if last_of_many else f"per {one}"
     table = Grid(
-        Col("thread", "right"),
+        Col(one, "right"),
         Col("role"),
         Col("ops", "right"),
         Col("time", "right"),

@@ -242,17 +242,10 @@ class Scenario(ABC, Generic[S]):
         helpers they call, as ``describe`` shows them."""
         import inspect
 
+        from syncdemo.engine.config import resolve
         from syncdemo.info import Source
 
-        config = RunConfig(
-            scenario=self.name,
-            sync=self.default_sync,
-            threads=self.default_threads,
-            iterations=1,
-            trials=1,
-            seed=0,
-        )
-        roles = set(self.roles(config))
+        roles = set(self.roles(resolve(self, iterations=1, trials=1, seed=0, race_budget=0)))
         found = [
             Source(
                 title=f"--sync {s.name}: each {role} thread runs {worker.__name__}()",
