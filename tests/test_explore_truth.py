@@ -24,13 +24,13 @@ _counter = itertools.count()
 
 def explored(tmp_path: Path, threads: Sequence[Sequence[Op]], granularity: str, bound: int | None) -> set[str]:
     from syncdemo import scenarios
-    from syncdemo.cli.explore import _config
+    from syncdemo.engine.config import resolve
 
     name = f"prog{next(_counter)}"
     path = tmp_path / f"{name}.py"
     path.write_text(render(name, threads))
     scenario = scenarios.get(str(path))
-    config = _config(scenario, "none", None, None, None)
+    config = resolve(scenario, purpose="explore", sync="none")
     found = explore(
         scenario, config, granularity=granularity, max_preemptions=bound, classify=False
     )
@@ -122,7 +122,7 @@ CORPUS: dict[str, list[list[Op]]] = {
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_corpus_agrees_with_the_enumerator(tmp_path: Path, name: str) -> None:
     threads = CORPUS[name]
-    for bound in (1, None):
+    for bound in (1, None) if len(threads) < 3 else (1,):  # three threads: a big tree
         agree(tmp_path, threads, bound)
 
 

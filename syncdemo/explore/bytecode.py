@@ -10,6 +10,7 @@ attribute, an item, a global or a cell, or test an object's truth is outside the
 
 from __future__ import annotations
 
+import bisect
 import dis
 import sys
 import types
@@ -99,3 +100,13 @@ def after(code: types.CodeType, offset: int) -> int:
     if i is None or i + 1 >= len(offsets):
         return -1
     return offsets[i + 1]
+
+
+def start_of(code: types.CodeType, offset: int) -> int:
+    """The offset of the instruction that ``offset`` is in (3.12 may report a frame's
+    ``f_lasti`` inside the inline cache that follows a CALL)."""
+    index, _, offsets = _table(code)
+    if offset in index:
+        return offset
+    i = bisect.bisect_right(offsets, offset) - 1
+    return offsets[i] if i >= 0 else offset

@@ -344,15 +344,20 @@ class MonitoringTracer:
             ev.JUMP: self._jump,
             ev.CALL: self._call,
             ev.C_RETURN: self._c_return,
+            ev.C_RAISE: self._c_return,  # set together with C_RETURN (3.12 insists)
             ev.PY_RETURN: self._py_return,
             ev.LINE: self._line,
         }
         events = 0
-        for event, callback in callbacks.items():
-            mon.register_callback(tool, event, callback)
-            events |= event
         self._events = list(callbacks)
-        mon.set_events(tool, events)
+        try:
+            for event, callback in callbacks.items():
+                mon.register_callback(tool, event, callback)
+                events |= event
+            mon.set_events(tool, events)
+        except BaseException:
+            self.stop()
+            raise
         if self.granularity == "opcode":
             mon.register_callback(tool, ev.INSTRUCTION, self._instruction)
             self._events.append(ev.INSTRUCTION)
@@ -435,7 +440,7 @@ class MonitoringTracer:
 
     def _c_return(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
         if self.scope.kind(code) == SKIP:
-            return self._disable()
+            return None  # (C_RETURN cannot be disabled)
         kind = self._kind_here(code)
         if kind == SKIP:
             return None
@@ -458,9 +463,10 @@ class MonitoringTracer:
         if caller is None:
             return None
         kind = self.scope.called(caller.f_code, caller.f_back)
-        if kind == SKIP or caller.f_lasti not in _call_offsets(caller.f_code):
+        at = bytecode.start_of(caller.f_code, caller.f_lasti)
+        if kind == SKIP or at not in _call_offsets(caller.f_code):
             return None
-        here = (id(caller), caller.f_code, bytecode.after(caller.f_code, caller.f_lasti))
+        here = (id(caller), caller.f_code, bytecode.after(caller.f_code, at))
         where = None if kind == OWN else (caller.f_code.co_filename, caller.f_lineno)
         ctrl.point(where, here)
         return None
