@@ -36,6 +36,9 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+#: For each handled() block active (the CLI runs a command inside one): whether Ctrl-C
+#: goes through our handler, so that received() would know of it.
+_active: list[bool] = []
 #: The signal that ended (or is ending) the current command, if one did.
 _received: list[int] = []
 #: Set while a few lines must not be cut short (a temporary file being named).
@@ -78,11 +81,19 @@ def handled() -> Iterator[None]:
             continue  # someone installed their own Ctrl-C handler: theirs it stays
         previous[signum] = signal.signal(signum, _handler)
     _received.clear()
+    _active.append(signal.SIGINT in previous)
     try:
         yield
     finally:
+        _active.pop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def active() -> bool:
+    """Whether a command's handlers are in place, Ctrl-C's included (so that
+    :func:`received` would know of a real one)."""
+    return bool(_active) and _active[-1]
 
 
 def received() -> int | None:

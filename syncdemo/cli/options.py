@@ -109,8 +109,18 @@ def lookup(name: str, param_hint: str = "'NAME'") -> Scenario[Any]:
     try:
         return scenarios.get(name)
     except scenarios.ScenarioError as exc:
-        show_traceback(exc.__cause__)
-        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+        raise lookup_error(exc, param_hint) from None
+
+
+def lookup_error(exc: LookupError, param_hint: str) -> click.ClickException:
+    """A scenario that could not be had, as the error to raise: a usage error (exit 2), or
+    exit 1 when its code was found and cannot run here (a broken plugin)."""
+    from syncdemo import scenarios
+
+    show_traceback(exc.__cause__)
+    if isinstance(exc, scenarios.CannotRun):
+        return click.ClickException(str(exc))
+    return click.BadParameter(str(exc), param_hint=param_hint)
 
 
 def lookup_spec(text: str) -> tuple[Scenario[Any], str | None, str | None]:
@@ -135,8 +145,7 @@ def lookup_spec(text: str) -> tuple[Scenario[Any], str | None, str | None]:
         try:
             return scenarios.get(head), tail.strip() or None, at
         except scenarios.ScenarioError:
-            show_traceback(whole.__cause__)
-            raise click.BadParameter(str(whole), param_hint=hint) from None
+            raise lookup_error(whole, hint) from None
 
 
 #: Where ``--debug`` is kept for the command running (click's ``ctx.meta``).
@@ -182,6 +191,16 @@ def failure_line(exc: BaseException) -> str:
     from syncdemo.userfile import where_raised
 
     return f"{exc}{where_raised(cause)}"
+
+
+def not_deterministic(exc: BaseException) -> str:
+    """The explorer's "same choices, different threads" as what to do about it."""
+    return (
+        "the workers did not repeat themselves under the same schedule, so they cannot be "
+        "explored: explore runs only the threads it starts, on the state setup() builds, so "
+        "a worker must not start threads of its own, read the clock or use unseeded "
+        f"randomness ('syncdemo run' runs such code) [{exc}]"
+    )
 
 
 def check_sync(scenario: Scenario[Any], sync: str | None, param_hint: str = "'--sync'") -> str:
