@@ -175,15 +175,20 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 def call(run: Callable[[], T], limit_s: float | None = None) -> T:
     """``run()`` with ``os._exit`` refused and, if given, a time limit; if it replaced
-    names syncdemo needs, they are put back and :class:`Replaced` is raised (after any
-    exception of its own, which wins)."""
+    names syncdemo needs, they are put back and :class:`Replaced` is raised, even when it
+    also failed (the failure is often a consequence; it is chained), unless the user
+    pressed Ctrl-C."""
     before = snapshot()
     limit = time_limit(limit_s) if limit_s is not None else contextlib.nullcontext()
     try:
         with no_hard_exit(), limit:
             result = run()
-    finally:
+    except BaseException as exc:
         changed = restore(before)
+        if changed and not real_interrupt(exc):
+            raise Replaced(changed) from exc
+        raise
+    changed = restore(before)
     if changed:
         raise Replaced(changed)
     return result
