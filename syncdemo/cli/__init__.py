@@ -68,10 +68,10 @@ class SyncdemoGroup(click.Group):
             raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        from syncdemo import signals
+        from syncdemo import guard, signals
 
         _tolerate_narrow_encodings()
-        with signals.handled():
+        with signals.handled(), guard.no_hard_exit():  # os._exit in any code: one line
             try:
                 return self._invoke(ctx)
             except click.exceptions.Exit as done:
