@@ -91,6 +91,23 @@ class CountList(click.ParamType):  # type: ignore[type-arg]
             self.fail(str(exc), param, ctx)
 
 
+class OutputPath(click.Path):
+    """A file to write: click.Path, except that a name no file can have (a NUL byte in it)
+    is a usage error, not a ValueError out of ``os.stat``."""
+
+    def __init__(self) -> None:
+        from pathlib import Path
+
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and (
+            "\0" in value if isinstance(value, str) else b"\0" in value
+        ):
+            self.fail(f"{value!r} is not a file name: it holds a NUL byte.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A callback refusing nan and inf where a number of seconds is asked for."""
     if value is not None and not math.isfinite(value):
@@ -362,11 +379,10 @@ def _plot_path(ctx: click.Context, param: click.Parameter, value: Path | None) -
 
 
 def plot_option(func: F) -> F:
-    from pathlib import Path
 
     return click.option(
         "--plot",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        type=OutputPath(),
         callback=_plot_path,
         metavar="FILE.png",
         help="Also draw the chart as an image (.png, .svg or .pdf): ops/s of kept work and "

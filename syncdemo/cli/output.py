@@ -94,6 +94,8 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
             return func(*args, out=resolve(fmt, output, quiet, formats), **kwargs)
 
         data = [f for f in formats if f not in ("table", *PICTURES)]
+        from syncdemo.cli.options import OutputPath
+
         for option in reversed(
             (
                 click.option(
@@ -110,7 +112,7 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
                 click.option(
                     "--output",
                     "-o",
-                    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                    type=OutputPath(),
                     help=(
                         "Write the data to FILE instead of stdout, atomically (complete or "
                         "not at all); the table still shows on the terminal. .json, .jsonl, "

@@ -44,7 +44,7 @@ DEFAULT_RACE_BUDGET = 1.0
 )
 @click.option(
     "--export-trace",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=opt.OutputPath(),
     metavar="FILE.json",
     help=(
         "Write the traced run as a timeline that Perfetto UI (ui.perfetto.dev), "
