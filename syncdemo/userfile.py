@@ -29,7 +29,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from syncdemo.decorators import SCENARIO_MARK
-from syncdemo.scenarios import ScenarioError
+from syncdemo.scenarios import CannotRun, ScenarioError
 
 if TYPE_CHECKING:
     from syncdemo.scenarios.base import Scenario
@@ -154,18 +154,23 @@ def _exec_file(path: Path, name: str, shown: str) -> ModuleType:
 
 
 def _guarded(shown: str, load: Any) -> ModuleType:
-    """Run ``load()`` and turn whatever the user's code raises into one line."""
+    """Run ``load()`` and turn whatever the user's code does into one line: a raise,
+    ``exit()``, ``os._exit()``; replacing threading's classes (put back) is exit 1."""
+    from syncdemo import guard
+
     try:
-        module: ModuleType = load()
+        module: ModuleType = guard.call(load)
     except SyntaxError as exc:
         where = _relative(exc.filename) if exc.filename else shown
         line = f", line {exc.lineno}" if exc.lineno else ""
         raise ScenarioError(f"Syntax error in {where}{line}: {exc.msg}.") from exc
-    except KeyboardInterrupt:
-        raise
+    except guard.Replaced as exc:
+        raise CannotRun(f"Loading {shown}: its top-level code {exc}.") from exc
     except BaseException as exc:  # its top-level code failed (an import, a raise, exit())
+        if guard.real_interrupt(exc):
+            raise
         raise ScenarioError(
-            f"Loading {shown} failed: {type(exc).__name__}: {exc}{where_raised(exc)}"
+            f"Loading {shown} failed: {guard.failure(exc)}{where_raised(exc)}"
         ) from exc
     return module
 

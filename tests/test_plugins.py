@@ -84,6 +84,8 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr("syncdemo.scenarios.plugins.entry_points", lambda group: found)
     monkeypatch.setattr(scenarios, "_entries", None)
     monkeypatch.setattr(scenarios, "_registry", {})
+    monkeypatch.setattr(scenarios, "_described", {})
+    monkeypatch.setattr(scenarios, "_failed", {})
     yield
     for name in [m for m in sys.modules if m.startswith("bankdemo")]:
         del sys.modules[name]
@@ -91,7 +93,10 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("plugin")
 def test_a_user_format_plugin_is_listed_with_its_package(invoke: Invoke) -> None:
-    entry = next(e for e in scenarios.entries() if e.name == "overdraft")
+    declared = next(e for e in scenarios.entries() if e.name == "overdraft")
+    assert (declared.origin, declared.summary) == ("bankdemo", ""), "not imported to be named"
+    assert "bankdemo.scenarios" not in sys.modules
+    entry = next(e for e in scenarios.listing()[0] if e.name == "overdraft")
     assert entry.origin == "bankdemo"
     assert entry.strategies == ("none", "lock") and entry.safe == frozenset({"lock"})
     assert entry.summary == "Two clerks withdraw from one account: check, then act."
@@ -111,7 +116,7 @@ def test_a_clash_keeps_the_builtin_and_list_says_so(invoke: Invoke) -> None:
 
 @pytest.mark.usefixtures("plugin")
 def test_a_broken_plugin_is_named_and_list_goes_on(invoke: Invoke) -> None:
-    problems = {p.name: p.problem for p in scenarios.problems()}
+    problems = {p.name: p.problem for p in scenarios.listing()[1]}
     assert "ModuleNotFoundError" in problems["broken"]
     result = invoke("list", "-f", "json")
     assert result.exit_code == 0, result.output

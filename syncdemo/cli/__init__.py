@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import io
 import os
 import sys
 from typing import Any
@@ -34,7 +35,11 @@ COMMANDS = {
 
 class SyncdemoGroup(click.Group):
     """Commands loaded on first use. Ctrl-C anywhere exits 130 with one line on stderr,
-    never a traceback; so does an output that cannot be written (a full disk), with exit 1."""
+    never a traceback, and SIGTERM or SIGHUP the same way with 143 or 129
+    (:mod:`syncdemo.signals`); an output that cannot be written (a full disk) is one line
+    and exit 1; so is the user's code calling ``sys.exit()`` or ``os._exit()`` where
+    nothing else caught it. A usage error is its one ``Error:`` line, without Click's
+    usage banner above it."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*COMMANDS, *sorted(set(self.commands) - set(COMMANDS))]
@@ -50,8 +55,36 @@ class SyncdemoGroup(click.Group):
         self.commands[cmd_name] = command
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
+        from syncdemo import guard, signals
+
         _tolerate_narrow_encodings()
+        with signals.handled(), guard.no_hard_exit():  # os._exit in any code: one line
+            try:
+                return self._invoke(ctx)
+            except click.exceptions.Exit as done:
+                code = signals.exit_code(done.exit_code)
+                if code != done.exit_code:  # "interrupted" by SIGTERM or SIGHUP
+                    raise click.exceptions.Exit(code) from None
+                raise
+            except click.UsageError as exc:
+                raise _one_line(exc) from None
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        from syncdemo import guard
+
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # surface a write error here, not at interpreter exit
@@ -59,12 +92,42 @@ class SyncdemoGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except (SystemExit, guard.HardExit) as exc:  # the user's code, outside a worker
+            from syncdemo.userfile import where_raised
+
+            why = f"{guard.failure(exc)}{where_raised(exc)}"
+            click.echo(f"Error: the scenario's code failed: {why}.", err=True)
+            ctx.exit(1)
         except OSError as exc:
+            if exc.errno not in WRITE_ERRORS:
+                raise click.ClickException(_os_error(exc)) from None
             _silence_stdout()
             if exc.errno == errno.EPIPE:  # the reader had enough (| head): stop quietly
                 ctx.exit(0)
             click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
             ctx.exit(1)
+
+
+#: What a failed write to stdout can raise; any other OSError is something else (a fork
+#: refused, a file that vanished) and is reported as itself.
+WRITE_ERRORS = frozenset(
+    getattr(errno, name)
+    for name in ("EPIPE", "ENOSPC", "EDQUOT", "EFBIG", "EIO", "EROFS", "EBADF")
+    if hasattr(errno, name)
+)
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """The error without the "Usage: ... Try '... -h' for help." banner (Click prints it
+    when the error knows its context); the help itself when no command was given."""
+    if not isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        exc.ctx = None
+    return exc
 
 
 def _tolerate_narrow_encodings() -> None:
@@ -101,6 +164,7 @@ def cli() -> None:
 def main() -> None:
     """The console script. --help and --version write outside any command, so their
     write errors (a full disk) are caught here as well as in SyncdemoGroup.invoke."""
+    _buffer_stdout()
     try:
         try:
             cli(prog_name="syncdemo")
@@ -117,3 +181,23 @@ def main() -> None:
             raise SystemExit(0) from None
         click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
         raise SystemExit(1) from None
+
+
+def _buffer_stdout() -> None:
+    """Under ``PYTHONUNBUFFERED`` (or ``-u``, common in containers) stdout writes straight
+    to its file descriptor, and a write the OS takes only in part (a disk filling up) is
+    cut short without an error: the data was truncated and the exit status 0. A buffered
+    writer retries the rest and raises when the disk is full; line buffering keeps the
+    output as prompt as unbuffered was."""
+    raw = getattr(sys.stdout, "buffer", None)
+    if not isinstance(raw, io.RawIOBase):
+        return
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(fd, "w", closefd=False)),
+            encoding=sys.stdout.encoding,
+            errors=sys.stdout.errors,
+            line_buffering=True,
+        )

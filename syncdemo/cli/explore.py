@@ -192,6 +192,9 @@ def explore(
         ctx.exit(EXIT_INTERRUPTED)
     except (click.exceptions.Exit, click.ClickException):
         raise
+    except search.NotDeterministic as exc:  # said as what the user can do about it
+        opt.show_traceback(exc)
+        raise click.ClickException(opt.not_deterministic(exc)) from None
     except RuntimeError as exc:  # a worker failed, or the code cannot be explored
         opt.show_traceback(exc)
         raise click.ClickException(str(exc)) from None

@@ -14,7 +14,8 @@ from syncdemo.cli.output import OutputOptions, output_options
 def list_command(out: OutputOptions) -> None:
     """List the scenarios, their sync strategies (* the default) and invariants.
 
-    The table needs no scenario module imported; json, jsonl and csv give every field
+    The table needs no built-in scenario imported; each plugin gets a few seconds to
+    import, and one that fails is listed as such. json, jsonl and csv give every field
     that 'describe -f json' gives, except the code.
 
     \b
@@ -26,7 +27,7 @@ def list_command(out: OutputOptions) -> None:
     from syncdemo import scenarios
     from syncdemo.cli.output import Session
 
-    entries, problems = scenarios.entries(), scenarios.problems()
+    entries, problems = scenarios.listing()
 
     def table() -> Any:
         from syncdemo.render.catalogue import scenario_list

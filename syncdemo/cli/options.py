@@ -109,6 +109,23 @@ class CountList(click.ParamType):  # type: ignore[type-arg]
             self.fail(str(exc), param, ctx)
 
 
+class OutputPath(click.Path):
+    """A file to write: click.Path, except that a name no file can have (a NUL byte in it)
+    is a usage error, not a ValueError out of ``os.stat``."""
+
+    def __init__(self) -> None:
+        from pathlib import Path
+
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and (
+            "\0" in value if isinstance(value, str) else b"\0" in value
+        ):
+            self.fail(f"{value!r} is not a file name: it holds a NUL byte.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A callback refusing nan and inf where a number of seconds is asked for."""
     if value is not None and not math.isfinite(value):
@@ -127,8 +144,18 @@ def lookup(name: str, param_hint: str = "'NAME'") -> Scenario[Any]:
     try:
         return scenarios.get(name)
     except scenarios.ScenarioError as exc:
-        show_traceback(exc.__cause__)
-        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+        raise lookup_error(exc, param_hint) from None
+
+
+def lookup_error(exc: LookupError, param_hint: str) -> click.ClickException:
+    """A scenario that could not be had, as the error to raise: a usage error (exit 2), or
+    exit 1 when its code was found and cannot run here (a broken plugin)."""
+    from syncdemo import scenarios
+
+    show_traceback(exc.__cause__)
+    if isinstance(exc, scenarios.CannotRun):
+        return click.ClickException(str(exc))
+    return click.BadParameter(str(exc), param_hint=param_hint)
 
 
 def lookup_spec(text: str) -> tuple[Scenario[Any], str | None, str | None]:
@@ -153,8 +180,7 @@ def lookup_spec(text: str) -> tuple[Scenario[Any], str | None, str | None]:
         try:
             return scenarios.get(head), tail.strip() or None, at
         except scenarios.ScenarioError:
-            show_traceback(whole.__cause__)
-            raise click.BadParameter(str(whole), param_hint=hint) from None
+            raise lookup_error(whole, hint) from None
 
 
 #: Where ``--debug`` is kept for the command running (click's ``ctx.meta``).
@@ -200,6 +226,16 @@ def failure_line(exc: BaseException) -> str:
     from syncdemo.userfile import where_raised
 
     return f"{exc}{where_raised(cause)}"
+
+
+def not_deterministic(exc: BaseException) -> str:
+    """The explorer's "same choices, different threads" as what to do about it."""
+    return (
+        "the workers did not repeat themselves under the same schedule, so they cannot be "
+        "explored: explore runs only the threads it starts, on the state setup() builds, so "
+        "a worker must not start threads of its own, read the clock or use unseeded "
+        f"randomness ('syncdemo run' runs such code) [{exc}]"
+    )
 
 
 def config(scenario: Scenario[Any], *, hint: str = "", **asked: Any) -> RunConfig:
@@ -331,11 +367,10 @@ def _plot_path(ctx: click.Context, param: click.Parameter, value: Path | None) -
 
 
 def plot_option(func: F) -> F:
-    from pathlib import Path
 
     return click.option(
         "--plot",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        type=OutputPath(),
         callback=_plot_path,
         metavar="FILE.png",
         help="Also draw the chart as an image (.png, .svg or .pdf): ops/s of kept work and "

@@ -8,7 +8,9 @@ One decorator gives every command the same output options, and one
   unless ``-q``;
 - jsonl is written a run at a time, flushed as each run finishes, so pipes stream;
 - ``-o FILE`` is written atomically (a temporary file in the same directory, then
-  ``os.replace``): an interrupted or failed command leaves the old file, or none;
+  ``os.replace``): an interrupted or failed command leaves the old file, or none; only
+  a regular file is replaced so (through a symlink, its target): a device, a FIFO or
+  ``/dev/stdout`` is written through;
 - a progress bar goes to stderr, only when stderr is a terminal and ``-q`` is not given.
 
 Only click is imported at module level, so ``--help`` and completion stay fast.
@@ -92,6 +94,8 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
             return func(*args, out=resolve(fmt, output, quiet, formats), **kwargs)
 
         data = [f for f in formats if f not in ("table", *PICTURES)]
+        from syncdemo.cli.options import OutputPath
+
         for option in reversed(
             (
                 click.option(
@@ -108,7 +112,7 @@ def output_options_for(*formats: str) -> Callable[[F], F]:
                 click.option(
                     "--output",
                     "-o",
-                    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                    type=OutputPath(),
                     help=(
                         "Write the data to FILE instead of stdout, atomically (complete or "
                         "not at all); the table still shows on the terminal. .json, .jsonl, "
@@ -173,35 +177,92 @@ def resolve(
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one,
-    never half of it, and a failure leaves no temporary file behind."""
+    """Put ``text`` at ``path`` so that readers see the old file or the new one, never
+    half of it, and a failure (or Ctrl-C, SIGTERM) leaves no temporary file behind.
+
+    Only a regular file, or a name not taken yet, is replaced that way, and through a
+    symlink it is the link's target that is replaced, the link stays. Anything else is
+    written through, as the shell's ``>`` would: a device (``/dev/null``: replacing it
+    would give the whole system a regular file there, as root), a FIFO, a socket, and the
+    file this process already writes as its stdout or stderr (``-o /dev/stdout``).
+    """
+    import stat
+
+    try:
+        found = os.stat(path)  # follows symlinks, /proc/self/fd's included
+    except FileNotFoundError:
+        found = None  # a new name, or a symlink to one: create the target
+    if found is not None and (not stat.S_ISREG(found.st_mode) or _is_our_stream(found)):
+        _write_through(path, text)
+        return
+    _replace(Path(os.path.realpath(path)), text, found)
+
+
+def _is_our_stream(found: os.stat_result) -> bool:
+    """Whether ``found`` is the file behind our stdout or stderr (``> out.txt`` and
+    ``-o /dev/stdout``): replacing it would lose what the shell writes there."""
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            if os.path.samestat(found, os.fstat(fd)):
+                return True
+    return False
+
+
+def _write_through(path: Path, text: str) -> None:
+    """Write into what is there, in append mode: a device or FIFO does not mind, and a
+    file that is also our stdout keeps what was written to it before."""
+    import sys
+
+    sys.stdout.flush()
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _replace(path: Path, text: str, found: os.stat_result | None) -> None:
     import tempfile
 
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
+    from syncdemo import signals
+
+    if found is not None:
+        mode = found.st_mode & 0o7777
     else:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = ""
     try:
+        with signals.deferred():  # a signal here would leave a file no one knows the name of
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
+        if found is not None and (found.st_uid, found.st_gid) != _owner(temp):
+            with contextlib.suppress(OSError):  # root writing someone's file: still theirs
+                os.chown(temp, found.st_uid, found.st_gid)
         os.replace(temp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        if temp:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         raise
+
+
+def _owner(name: str) -> tuple[int, int]:
+    found = os.stat(name)
+    return found.st_uid, found.st_gid
 
 
 def write_file(path: Path, text: str) -> None:
     """Write ``path`` atomically; a failure is one line and exit 1."""
+    import errno
+
     try:
         atomic_write(path, text)
     except OSError as exc:
+        if exc.errno == errno.EPIPE:  # -o /dev/stdout | head: the reader had enough
+            raise
         raise click.ClickException(f"could not write {str(path)!r}: {exc}") from None
 
 

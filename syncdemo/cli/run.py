@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--export-trace",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=opt.OutputPath(),
     metavar="FILE.json",
     help=(
         "Write the traced run as a timeline that Perfetto UI (ui.perfetto.dev), "

@@ -8,19 +8,32 @@ mirrors its operation count into a shared array so the parent's watchdog sees pr
 and sends its statistics back when done. Ctrl-C, a failure or the watchdog stop every
 child; any child still alive after a grace period is terminated, then killed: no process
 outlives the trial.
+
+Nor does any child outlive syncdemo, whatever ends it. SIGTERM and SIGHUP are turned
+into the same cleanup as Ctrl-C by the CLI; SIGKILL (and a crash) cannot be caught, so
+each child asks the kernel to kill it when its parent dies: ``prctl(PR_SET_PDEATHSIG,
+SIGKILL)`` on Linux, through ctypes, then checks that the parent did not die before that
+call took effect. It works even while the worker spins in C holding the GIL. Elsewhere a
+thread in the child waits on multiprocessing's parent sentinel (a pipe the parent holds
+open) and ends the child when it closes. A child that dies without reporting (a worker's
+``os._exit``, a crash, a kill from outside) fails the trial with one line that says how.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import random
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from syncdemo import guard
 from syncdemo.engine.context import Stopped, ThreadContext
 from syncdemo.engine.runner import CANCEL_GRACE_S, EngineError, finish_trial, make_contexts
 from syncdemo.engine.watchdog import Watchdog
@@ -69,8 +82,14 @@ def run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialRe
     ]
     began = time.perf_counter()
     try:
-        for child in children:
-            child.start()
+        for started, child in enumerate(children):
+            try:
+                child.start()
+            except OSError as exc:  # fork refused: EAGAIN (ulimit -u), ENOMEM
+                raise EngineError(
+                    f"could only start {started} of {len(children)} worker processes: "
+                    f"{exc.strerror or exc}"
+                ) from None
         try:
             gate.wait(START_TIMEOUT_S)
         except Exception:  # BrokenBarrierError: a child died before the gate
@@ -115,6 +134,25 @@ def _collect(
         waiting.discard(index)
     for index in sorted(waiting):  # no report: count what its mirror says it did
         contexts[index].ops = ops[index]
+    if give_up_at == float("inf"):  # not stopped by the watchdog: a silent death is a failure
+        for index in sorted(waiting):
+            code = children[index].exitcode
+            if code is not None:
+                ctx = contexts[index]
+                raise EngineError(
+                    f"{scenario.name} worker process {index} ({ctx.role}) {_death(code)} "
+                    "before it reported"
+                )
+
+
+def _death(code: int) -> str:
+    """'ended with exit status 5', 'was killed by SIGKILL'."""
+    if code >= 0:
+        return f"ended with exit status {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
 
 
 def _child(
@@ -130,7 +168,11 @@ def _child(
 
     Its context is built here, from plain values, so that any start method can send them;
     its rng is seeded as :func:`make_contexts` seeds a thread's."""
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):  # the default actions, not the parent's handlers
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     index, role, role_index, config, trial = spec
     ctx = _Mirrored(
         index, role, role_index, config, stop, random.Random(f"{config.seed}:{trial}:{index}")
@@ -143,16 +185,58 @@ def _child(
         return
     ctx.start_ns = time.perf_counter_ns()
     try:
-        worker(state, ctx)
+        with guard.no_hard_exit():
+            worker(state, ctx)
     except Stopped:
         pass
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
+    except BaseException as exc:  # sys.exit() and os._exit() too: reported, not silent
+        error = guard.failure(exc)
     ctx.end_ns = time.perf_counter_ns()
     counts = (ctx.ops, ctx.wait_ns, ctx.start_ns, ctx.end_ns)
     reports.put((ctx.index, {"counts": counts, "error": error}))
     reports.close()
     reports.join_thread()
+
+
+def _die_with_parent() -> None:
+    """Make this child die when its parent does, however the parent dies."""
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if _pdeathsig():
+        if sentinel is not None and _closed(sentinel):  # it died before prctl took effect
+            os._exit(1)
+        return
+    if sentinel is not None:
+        threading.Thread(target=_watch, args=(sentinel,), daemon=True).start()
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def _pdeathsig() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)) == 0
+    except (OSError, AttributeError):  # no libc to load (static builds), no prctl
+        return False
+
+
+def _closed(sentinel: int) -> bool:
+    from multiprocessing.connection import wait
+
+    return bool(wait([sentinel], timeout=0))
+
+
+def _watch(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(1)
 
 
 class _Mirrored(ThreadContext):

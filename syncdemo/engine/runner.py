@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from syncdemo import guard
 from syncdemo.engine.context import TRACE_EVENTS_MAX, Stopped, ThreadContext, Worker
 from syncdemo.engine.evidence import trace_start
 from syncdemo.engine.outcomes import histogram
@@ -77,7 +78,7 @@ def run(
     done: list[TrialResult] = []
     untraced: list[TrialResult] = []
     looks = _looks_for_race(scenario, config)
-    with switch_interval(config.switch_interval) as previous:
+    with switch_interval(config.switch_interval) as previous, guard.no_hard_exit():
         runtime = runtime_info(switch_interval_default=previous)
         began = time.perf_counter()
         try:
@@ -88,7 +89,7 @@ def run(
                 and time.perf_counter() - began < config.race_budget
             ):
                 trial += 1
-                result = _run_trial(scenario, config, trial)
+                result = _guarded_trial(scenario, config, trial)
                 done.append(result)
                 if on_trial is not None:
                     on_trial(result)
@@ -104,6 +105,28 @@ def run(
             partial = _result(scenario, config, runtime, done, True, budget=budget)
             raise RunInterrupted(partial) from None
     return _result(scenario, config, runtime, done, False, untraced or None, budget)
+
+
+def _guarded_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialResult:
+    """One trial; if the scenario's code replaced what syncdemo needs (``threading.Event =
+    None`` in a worker), the originals are put back and the run stops with one line."""
+    before = guard.snapshot()
+    try:
+        result = _run_trial(scenario, config, trial)
+    except KeyboardInterrupt:
+        guard.restore(before)
+        raise
+    except BaseException as exc:
+        _check_replaced(scenario, before, exc)
+        raise
+    _check_replaced(scenario, before, None)
+    return result
+
+
+def _check_replaced(scenario: Scenario[Any], before: guard.Snapshot, exc: Any) -> None:
+    changed = guard.restore(before)
+    if changed:
+        raise EngineError(f"{scenario.name}: its code {guard.replaced_line(changed)}") from exc
 
 
 def _looks_for_race(scenario: Scenario[Any], config: RunConfig) -> bool:
@@ -287,10 +310,14 @@ def finish_trial(
         if error is not None:
             raise EngineError(
                 f"{scenario.name} {WORKER_NOUN[config.runtime]} {ctx.index} ({ctx.role}) failed: "
-                f"{type(error).__name__}: {error}"
+                f"{guard.failure(error)}"
             ) from error
-
-    outcome = scenario.check(state, contexts)
+    try:
+        outcome = scenario.check(state, contexts)
+    except EngineError:
+        raise
+    except Exception as exc:  # a check() whose result cannot even be read (its __bool__)
+        raise EngineError(f"{scenario.name}: its check failed: {guard.failure(exc)}") from exc
     started = [c.start_ns for c in contexts if c.start_ns]
     ended = [c.end_ns for c in contexts if c.end_ns]
     elapsed_ns = max(ended) - min(started) if started and ended else 0
