@@ -27,7 +27,7 @@ from dataclasses import dataclass
 GIL, LINE, OPCODE = "gil", "line", "opcode"
 ALL = frozenset({GIL, LINE, OPCODE})
 LO = frozenset({LINE, OPCODE})
-O = frozenset({OPCODE})
+OP = frozenset({OPCODE})
 
 #: An operation: ("read", var, reg), ("write", var, reg, const), ("incr", var, const),
 #: ("ccall", reg), ("pycall", reg), ("acquire",), ("release",), ("dincr", key),
@@ -94,7 +94,12 @@ def items_of(op: Op) -> list[Item]:
         return [start, Act("write", str(op[1]), f"r{op[2]}", int(str(op[3])))]
     if kind == "incr":
         # one line: its read and write are one step at gil and at line, two at opcode
-        return [start, Act("read", str(op[1]), "t"), Point(O), Act("write", str(op[1]), "t", int(str(op[2])))]
+        return [
+            start,
+            Act("read", str(op[1]), "t"),
+            Point(OP),
+            Act("write", str(op[1]), "t", int(str(op[2]))),
+        ]
     if kind == "ccall":
         return [start, Point(ALL)]  # after a C function returns
     if kind == "pycall":
@@ -164,7 +169,7 @@ def render(name: str, threads: Sequence[Sequence[Op]]) -> str:
         "",
         "    def outcome(self):",
         "        return (",
-        "            f'x={self.x} y={self.y} p={self._p} a={self.d[\"a\"]} b={self.d[\"b\"]} '",
+        '            f\'x={self.x} y={self.y} p={self._p} a={self.d["a"]} b={self.d["b"]} \'',
         "            f'g={G[0]}'",
         "        )",
         "",
@@ -186,9 +191,7 @@ class _Thread:
         return self.pc >= len(self.items)
 
 
-def outcomes(
-    threads: Sequence[Sequence[Op]], granularity: str, bound: int | None
-) -> set[str]:
+def outcomes(threads: Sequence[Sequence[Op]], granularity: str, bound: int | None) -> set[str]:
     """Every final state (or "deadlock", "exception (AssertionError)") reachable with at
     most ``bound`` preemptions (None: any number), switching at ``granularity``."""
     return enumerate_tree(threads, granularity, bound)[0]
@@ -213,7 +216,9 @@ def enumerate_tree(
             f"b={shared['d:b']} g={shared['G']}"
         )
 
-    def run_step(t: int, shared: dict[str, int], pcs: list[int], regs: list[dict[str, int]], owner: list[int]) -> str | None:
+    def run_step(
+        t: int, shared: dict[str, int], pcs: list[int], regs: list[dict[str, int]], owner: list[int]
+    ) -> str | None:
         """Run thread ``t`` from its point to the next point of the granularity (or its
         end); returns "exception" if its assert failed."""
         items = programs[t]
@@ -233,10 +238,9 @@ def enumerate_tree(
                 owner[0] = t
             elif item.what == "release":
                 owner[0] = -1
-            elif item.what == "assert":
-                if regs[t]["t"] != regs[t][item.reg]:
-                    pcs[t] = len(items)
-                    return "exception"
+            elif item.what == "assert" and regs[t]["t"] != regs[t][item.reg]:
+                pcs[t] = len(items)
+                return "exception"
             pc += 1
         pcs[t] = pc
         return None

@@ -162,9 +162,7 @@ def test_a_worker_that_raises_in_some_schedule_is_a_failing_outcome() -> None:
     labels = {o.label for o in e.outcomes}
     assert labels == {"1", "exception (RuntimeError)"}
     assert e.counterexample is not None
-    run = replay(
-        scenario, _config("user-style", "raise", iterations=1), e.counterexample.schedule
-    )
+    run = replay(scenario, _config("user-style", "raise", iterations=1), e.counterexample.schedule)
     assert run.label == "exception (RuntimeError)"
     assert run.error == "thread 0 raised RuntimeError: someone else got here first"
     assert not [t for t in threading.enumerate() if t.name.startswith("syncdemo-explore")]

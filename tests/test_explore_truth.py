@@ -12,17 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from enumerator import Op, TooBig, enumerate_tree, render
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enumerator import Op, TooBig, enumerate_tree, render
 from syncdemo.explore.explorer import explore
 
 GRANULARITIES = ("gil", "line", "opcode")
 _counter = itertools.count()
 
 
-def explored(tmp_path: Path, threads: Sequence[Sequence[Op]], granularity: str, bound: int | None) -> set[str]:
+def explored(
+    tmp_path: Path, threads: Sequence[Sequence[Op]], granularity: str, bound: int | None
+) -> set[str]:
     from syncdemo import scenarios
     from syncdemo.engine.config import resolve
 
@@ -38,7 +40,9 @@ def explored(tmp_path: Path, threads: Sequence[Sequence[Op]], granularity: str, 
     return {o.label for o in found.outcomes}
 
 
-def agree(tmp_path: Path, threads: Sequence[Sequence[Op]], bound: int | None) -> dict[str, set[str]]:
+def agree(
+    tmp_path: Path, threads: Sequence[Sequence[Op]], bound: int | None
+) -> dict[str, set[str]]:
     """Explorer == enumerator at every granularity (at ``opcode``, every instruction of the
     program is a switch point: it is held to at most one preemption, where its tree stays
     small)."""
@@ -105,8 +109,23 @@ CORPUS: dict[str, list[list[Op]]] = {
         [("read", "x", 0), ("ccall", 0), ("write", "x", 0, -3)],
     ],
     "two stages (twostage, SCTBench)": [
-        [("acquire",), ("write", "x", 9, 1), ("release",), ("acquire",), ("write", "y", 9, 2), ("release",)],
-        [("acquire",), ("read", "x", 0), ("release",), ("acquire",), ("read", "y", 1), ("release",), ("write", "_p", 1, 0)],
+        [
+            ("acquire",),
+            ("write", "x", 9, 1),
+            ("release",),
+            ("acquire",),
+            ("write", "y", 9, 2),
+            ("release",),
+        ],
+        [
+            ("acquire",),
+            ("read", "x", 0),
+            ("release",),
+            ("acquire",),
+            ("read", "y", 1),
+            ("release",),
+            ("write", "_p", 1, 0),
+        ],
     ],
     "wrong lock use (wronglock, SCTBench)": [
         [("acquire",), ("read", "x", 0), ("ccall", 0), ("write", "x", 0, 1), ("release",)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from syncdemo.explore import detail, search
@@ -25,6 +25,9 @@ from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
 
+#: The last steps of a livelock the report shows (the loop it is stuck in).
+LIVELOCK_SHOWN = 30
+
 #: The default --max-preemptions: most concurrency bugs need one or two (CHESS).
 DEFAULT_MAX_PREEMPTIONS = 2
 
@@ -36,8 +39,19 @@ class SourceChanged(ValueError):
 
 
 def format_schedule(schedule: tuple[int, ...], fingerprint: str = "") -> str:
-    """``0,1,1,0``, with ``@fingerprint`` when given (see :meth:`Target.fingerprint`)."""
-    text = ",".join(map(str, schedule))
+    """``0,1,1,0``, with ``@fingerprint`` when given (see :meth:`Target.fingerprint`); a run
+    of the same thread is written ``0*12`` (every switch point is a step, so runs are long)."""
+    parts = []
+    i = 0
+    while i < len(schedule):
+        j = i
+        while j < len(schedule) and schedule[j] == schedule[i]:
+            j += 1
+        parts.append(
+            f"{schedule[i]}*{j - i}" if j - i > 2 else ",".join([str(schedule[i])] * (j - i))
+        )
+        i = j
+    text = ",".join(parts)
     return f"{text}@{fingerprint}" if fingerprint else text
 
 
@@ -45,10 +59,19 @@ def parse_schedule(text: str) -> tuple[tuple[int, ...], str]:
     """``"0,1,1,0@1a2b3c4d"`` -> ((0, 1, 1, 0), "1a2b3c4d"); the fingerprint is optional."""
     steps, _, fingerprint = text.strip().partition("@")
     try:
-        schedule = tuple(int(t) for t in steps.replace(" ", "").split(",") if t != "")
+        schedule: tuple[int, ...] = ()
+        for part in steps.replace(" ", "").split(","):
+            if part == "":
+                continue
+            thread, star, count = part.partition("*")
+            times = int(count) if star else 1
+            if times < 1 or times > 1_000_000:
+                raise ValueError
+            schedule += (int(thread),) * times
     except ValueError:
         raise ValueError(
-            f"a schedule is thread numbers separated by commas, not {text!r}"
+            "a schedule is thread numbers separated by commas (T*N for N steps of thread T), "
+            f"not {text!r}"
         ) from None
     if any(t < 0 for t in schedule):
         raise ValueError("thread numbers in a schedule start at 0")
@@ -115,6 +138,11 @@ def explore(
             counterexample = detail.detail(
                 runner, best.end.schedule, command, unreachable, best.how == LIVELOCK
             )
+            if best.how == LIVELOCK and len(counterexample.steps) > LIVELOCK_SHOWN:
+                cut = len(counterexample.steps) - LIVELOCK_SHOWN
+                counterexample = replace(
+                    counterexample, steps=counterexample.steps[cut:], elided=cut
+                )
     elapsed = time.perf_counter() - began
     gil_found = None
     if counterexample is not None:

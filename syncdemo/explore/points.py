@@ -319,7 +319,9 @@ class MonitoringTracer:
     global events (returning DISABLE where a location can never be a switch point), and
     INSTRUCTION as a local event on the scenario's own code objects for ``opcode``."""
 
-    def __init__(self, granularity: str, files: frozenset[str], codes: list[types.CodeType]) -> None:
+    def __init__(
+        self, granularity: str, files: frozenset[str], codes: list[types.CodeType]
+    ) -> None:
         self.granularity = granularity
         self.scope = _Scope(granularity, files)
         self.codes = codes

@@ -49,7 +49,10 @@ class Lock:
         return self.label or f"{self.kind} #{self._ctrl.number(self)}"
 
     def _touch(self, what: str) -> None:
-        self._ctrl.access(True, self, "*", self._name(), what)
+        if self._ctrl.recording:
+            self._ctrl.access(True, self, "*", self._name(), what)
+        else:
+            self._ctrl.wrote(True)
 
     def _free(self, ts: ThreadState | None) -> bool:
         return self.owner == NOBODY
@@ -78,7 +81,8 @@ class Lock:
                 wait,
             )
         if not self._free(ts):
-            ctrl.access(False, self, "*", self._name(), "busy")
+            if ctrl.recording:
+                ctrl.access(False, self, "*", self._name(), "busy")
             return False
         self._take(ts)
         self._touch(f"acquired by {ts.name}")
@@ -99,7 +103,8 @@ class Lock:
         self.owner = NOBODY
 
     def locked(self) -> bool:
-        self._ctrl.access(False, self, "*", self._name(), "locked?")
+        if self._ctrl.recording:
+            self._ctrl.access(False, self, "*", self._name(), "locked?")
         return self.owner != NOBODY
 
     def holder(self) -> int:

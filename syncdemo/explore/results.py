@@ -139,6 +139,8 @@ class RealExecution:
     given: int = 0
     """How many steps the caller's schedule gave (the rest ran without preemption)."""
     error: str = ""
+    elided: int = 0
+    """Steps left out before the first one shown (a livelock shows only its last steps)."""
     """When a worker raised in this schedule: which thread, and what."""
 
     @property

@@ -122,7 +122,11 @@ class Runner:
         def on_step(step: StepRecord) -> None:
             states.append(tracking.describe(view) if step.wrote else "")
 
-        end = ctrl.run(built.works, chooser, self.tracer, on_step if detail else None)
+        ctrl.recording = detail
+        try:
+            end = ctrl.run(built.works, chooser, self.tracer, on_step if detail else None)
+        finally:
+            ctrl.recording = False
         self.runs += 1
         if end.errors and end.how == "done":
             # a worker raised: in this schedule the code fails outright (a race can do that:

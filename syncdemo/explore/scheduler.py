@@ -79,6 +79,9 @@ class Controller:
         self.states: list[ThreadState] = []
         self.now = 0.0
         self.aborting = False
+        self.recording = False
+        """Whether steps keep what they read and wrote, with values (for a report): a
+        search only needs to know that a thread wrote something (spin detection)."""
         self.quiet = False
         """True while the report reads the shared state between steps (not the workers)."""
         self.building = False
@@ -134,9 +137,22 @@ class Controller:
         ts = self.current()
         if ts is None or self.aborting:
             return
-        ts.accesses.append(AccessRecord(write, self.number(obj), key, path, value))
         if write:
             ts.writes += 1
+        if self.recording:
+            ts.accesses.append(AccessRecord(write, self.number(obj), key, path, value))
+
+    def wrote(self, write: bool) -> bool:
+        """For the tracker, before it makes a report's words: whether it needs them (a
+        write is counted here when it does not)."""
+        ts = self.current()
+        if ts is None or self.aborting:
+            return False
+        if not self.recording:
+            if write:
+                ts.writes += 1
+            return False
+        return True
 
     def line(self, filename: str, lineno: int, here: Here = None) -> None:
         """A new line of the scenario's own code begins: a switch point at ``line``."""
@@ -278,7 +294,10 @@ class Controller:
             try:
                 self._on_step(record)
             finally:
-                self.quiet = False
+                self.recording = False
+        """Whether steps keep what they read and wrote, with values (for a report): a
+        search only needs to know that a thread wrote something (spin detection)."""
+        self.quiet = False
         self._turn = None
 
     def _choose(self) -> ThreadState | None:
@@ -287,7 +306,9 @@ class Controller:
         self._progress += 1
         try:
             return self._choose_or_raise()
-        except BaseException as exc:  # a bad replay, a nondeterministic prefix: the driver raises it
+        except (
+            BaseException
+        ) as exc:  # a bad replay, a nondeterministic prefix: the driver raises it
             self._failure = exc
             self._how = "failed"
             return None

@@ -155,24 +155,33 @@ class BoundedDFS:
 
 
 class Fair:
-    """Follows ``prefix``, then gives each runnable thread a step in turn (a fair
-    continuation: no thread is starved, whatever it spins on)."""
+    """Follows ``prefix``, then gives each runnable thread :data:`QUANTUM` steps in turn
+    (a fair continuation: no thread is starved, whatever it spins on)."""
 
     def __init__(self, prefix: tuple[int, ...]) -> None:
         self.prefix = prefix
+        self.turn: int | None = None
+        self.left = 0
 
     def choose(
         self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
     ) -> int | None:
         if depth < len(self.prefix) and self.prefix[depth] in enabled:
             return self.prefix[depth]
-        if last is None:
-            return enabled[0]
-        later = [t for t in enabled if t > last]
-        return later[0] if later else enabled[0]
+        if self.turn in enabled and self.left > 0:
+            self.left -= 1
+            return self.turn
+        later = [t for t in enabled if self.turn is None or t > self.turn]
+        self.turn = later[0] if later else enabled[0]
+        self.left = QUANTUM - 1
+        return self.turn
 
     def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
         pass
+
+
+#: Steps each thread runs in its turn under a fair continuation.
+QUANTUM = 25
 
 
 def settle(runner: Runner, run: RunOutcome, decided: int) -> RunOutcome:

@@ -94,8 +94,8 @@ def _body(
     def body() -> None:
         try:  # no with-statement: its __enter__/__exit__ would run as the worker's code
             worker(state, ctx)
-        except Stopped:
-            pass
+        except Stopped:  # noqa: SIM105
+            return
 
     return body
 

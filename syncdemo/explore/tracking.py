@@ -81,7 +81,7 @@ def _report(write: bool, obj: Any, key: str, value: Any) -> None:
     if _busy:
         return
     ctrl = scheduler.active()
-    if ctrl is None or ctrl.current() is None:
+    if ctrl is None or not ctrl.wrote(write):
         return
     _busy = True
     try:

@@ -105,6 +105,11 @@ def step_table(run: RealExecution, threads: int, title: str, *, hidden: bool = F
 def execution_notes(report: Report, run: RealExecution) -> Text:
     """Under a step table: the start, the end, what it needs, how to replay it."""
     out = Text()
+    if run.elided:
+        out.append(
+            f"(The first {run.elided:,} steps are not shown: the threads go round the same "
+            "loop in them.)\n"
+        )
     out.append("Initial state: ", style="bold")
     out.append((run.initial or "-") + "\n")
     out.append("Final outcome: ", style="bold")

@@ -171,7 +171,7 @@ class LivelockScenario(Scenario[Pairs]):
         ),
     )
     helpers = (take_both_politely, do_job, partner_of)
-    explore_limit = 30  # a schedule that alternates the two polite workers never ends
+    explore_limit = 60  # the first livelock (the two hands up at once) is run 44 at the default
     default_sync = "polite"
     default_threads = 2
     default_iterations = 50_000
