@@ -14,7 +14,8 @@ from typing import Any
 
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
-from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome, livelock
+from syncdemo.explore import runner as runs
+from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
@@ -105,7 +106,7 @@ def detail(
 ) -> RealExecution:
     run = runner.run(search.Replay(schedule), detail=True)
     if livelock and run.how == CUT:
-        run = livelock(run)
+        run = runs.livelock(run)
     return execution(runner, run, command, unreachable, len(schedule))
 
 

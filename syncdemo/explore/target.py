@@ -94,7 +94,7 @@ def _body(
     def body() -> None:
         try:  # no with-statement: its __enter__/__exit__ would run as the worker's code
             worker(state, ctx)
-        except Stopped:  # noqa: SIM105
+        except Stopped:
             return
 
     return body
