@@ -171,14 +171,15 @@ class _Scope:
     def called(self, code: types.CodeType, caller: types.FrameType | None) -> int:
         """The kind of ``code`` run from ``caller``: what the machinery or the harness
         calls outside the scenario's code is theirs too (a dataclass's generated
-        ``__init__``, a ``Thread.is_alive``), however deep through generated code."""
+        ``__init__``, a ``Thread`` and the Event it makes), however deep: the callers are
+        followed up to the first frame of the scenario's own code or of the machinery."""
         kind = self.kind(code)
         depth = 0
-        while kind == OTHER and caller is not None and depth < 4:
+        while kind == OTHER and caller is not None and depth < 64:
             caller_kind = self.kind(caller.f_code)
             if caller_kind == SKIP:
                 return SKIP
-            if caller.f_code.co_filename[:1] != "<":
+            if caller_kind == OWN:
                 break
             caller, depth = caller.f_back, depth + 1
         return kind
@@ -284,14 +285,16 @@ class SettraceTracer:
         if event != "call":
             return None
         code = frame.f_code
-        if self.scope.called(code, frame.f_back) == SKIP:
-            return None
+        back = frame.f_back
+        if back is not None and not isinstance(back.f_trace, _Frame):
+            # the caller is not traced: the machinery, the harness, or what they called
+            if self.scope.kind(code) != OWN:
+                return None
         info = self._codes.get(code)
         if info is None:
             info = self._codes[code] = _Code(code, self.scope.kind(code))
         if info.kind == SKIP:
             return None
-        back = frame.f_back
         if back is not None and not code.co_flags & _GENERATOR_FLAGS:
             caller = back.f_trace
             if isinstance(caller, _Frame) and not code.co_name.startswith("__"):

@@ -399,6 +399,8 @@ class Controller:
         self._on_step = on_step
         self._works = works
         self._tracer = tracer
+        for i in range(len(works)):  # made here: a Thread made on an explored thread would
+            self._slot(i)  # run threading's own code (an Event) there, under control
         self.states = [ThreadState(i, f"thread {i}") for i in range(len(works))]
         for ts in self.states:
             ts.go.acquire()
