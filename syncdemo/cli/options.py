@@ -390,9 +390,10 @@ def granularity_option(func: F) -> F:
         default="line",
         show_default=True,
         help=(
-            "Where threads may switch: line (each line of the scenario's code), opcode (each "
-            "bytecode: what a free-threaded build can do) or gil (only where CPython 3.10+'s "
-            "GIL can change hands). Primitives are always switch points."
+            "Where threads may switch: gil (where this CPython's GIL can change hands, in any "
+            "Python code), line (those, plus each line of the scenario's code) or opcode "
+            "(those, plus each bytecode of it: what a free-threaded build can do). "
+            "gil ⊆ line ⊆ opcode; lock operations are switch points at all three."
         ),
     )(func)
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from syncdemo.explore import runner as runs
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
-from syncdemo.explore import runner as runs
 from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target

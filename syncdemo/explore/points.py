@@ -286,10 +286,9 @@ class SettraceTracer:
             return None
         code = frame.f_code
         back = frame.f_back
-        if back is not None and not isinstance(back.f_trace, _Frame):
-            # the caller is not traced: the machinery, the harness, or what they called
-            if self.scope.kind(code) != OWN:
-                return None
+        untraced = back is not None and not isinstance(back.f_trace, _Frame)
+        if untraced and self.scope.kind(code) != OWN:
+            return None  # called by the machinery, the harness, or what they called
         info = self._codes.get(code)
         if info is None:
             info = self._codes[code] = _Code(code, self.scope.kind(code))

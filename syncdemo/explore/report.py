@@ -12,12 +12,14 @@ from syncdemo.explore.results import NEEDS, RealExecution, RealExploration
 
 #: What each --granularity stops the threads at, in words.
 GRANULARITY = {
-    "line": "each source line of the scenario's code, and each operation on a lock, condition, "
-    "semaphore, event, barrier or queue",
+    "line": "each source line of the scenario's code, every point where this CPython's GIL "
+    "can change hands in any Python code a step runs, and each lock operation",
     "opcode": "each bytecode instruction of the scenario's code (what a free-threaded build "
-    "can interleave), and each primitive operation",
-    "gil": "only where CPython 3.10+'s GIL can change hands (function entry, after a call, a "
-    "backward jump), and blocking primitives",
+    "can interleave), every point where the GIL can change hands elsewhere, and each lock "
+    "operation",
+    "gil": "where this CPython's GIL can change hands, in any Python code a step runs "
+    "(function entry and resume, after a call of C code, a backward jump; on 3.10 after "
+    "every call), and each lock operation",
 }
 
 
