@@ -294,10 +294,7 @@ class Controller:
             try:
                 self._on_step(record)
             finally:
-                self.recording = False
-        """Whether steps keep what they read and wrote, with values (for a report): a
-        search only needs to know that a thread wrote something (spin detection)."""
-        self.quiet = False
+                self.quiet = False
         self._turn = None
 
     def _choose(self) -> ThreadState | None:

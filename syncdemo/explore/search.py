@@ -189,8 +189,20 @@ def settle(runner: Runner, run: RunOutcome, decided: int) -> RunOutcome:
     fair continuation: its real end, or a livelock when it still does not finish."""
     if run.how != CUT:
         return run
-    fair = runner.run(Fair(run.end.schedule[:decided]))
+    ctrl = runner.controller
+    limit = ctrl.step_limit
+    ctrl.step_limit = max(limit * FAIR_FACTOR, FAIR_STEPS)  # room to finish, fairly
+    try:
+        fair = runner.run(Fair(run.end.schedule[:decided]))
+    finally:
+        ctrl.step_limit = limit
     return livelock(fair) if fair.how == CUT else fair
+
+
+#: A fair continuation's step limit: this many times the search's, and at least FAIR_STEPS
+#: (a --step-limit set low to cut long schedules must not turn them into livelocks).
+FAIR_FACTOR = 2
+FAIR_STEPS = 2_000
 
 
 class PCT:
