@@ -205,7 +205,7 @@ def test_every_scenario_and_strategy_fits_80_columns(
     _pipe_clean(narrow("compare", name, "-n", "40", "--trials", "1").stdout)
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None})
     for sync in scenario.strategy_names():
-        explored = runner.invoke(cli, ["explore", name, "--sync", sync])
+        explored = runner.invoke(cli, ["explore", name, "--sync", sync, "--max-preemptions", "1"])
         if explored.exit_code == 2:  # no model of this strategy (the message says why)
             assert "Error" in explored.stderr
             continue
