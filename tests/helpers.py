@@ -173,3 +173,10 @@ def env(**changes: str | None) -> dict[str, str]:
 #: exactly ``--trials`` (for tests that count trials or rows, not violations).
 UNTIL_SEEN = ("--race-budget", f"{BUDGET_S:g}")
 EXACT_TRIALS = ("--race-budget", "0")
+
+
+def scenario_file(folder: Path, name: str, source: str) -> Any:
+    """A user's scenario file written into ``folder`` and loaded as syncdemo loads one."""
+    path = folder / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    return scenarios.get(str(path))

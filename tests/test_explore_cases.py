@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import scenario_file
 
-from syncdemo import scenarios
 from syncdemo.engine.config import resolve
 from syncdemo.explore.explorer import explore
 
@@ -53,9 +53,7 @@ BROKEN = "self.turn = other\n        self.flag[me] = True"
 
 
 def load(tmp_path: Path, name: str, source: str) -> Any:
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return scenarios.get(str(path))
+    return scenario_file(tmp_path, name, textwrap.dedent(source))
 
 
 def run_explore(scenario: Any, **kw: Any) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from enumerator import Op, TooBig, enumerate_tree, render
+from helpers import scenario_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,13 +26,10 @@ _counter = itertools.count()
 def explored(
     tmp_path: Path, threads: Sequence[Sequence[Op]], granularity: str, bound: int | None
 ) -> set[str]:
-    from syncdemo import scenarios
     from syncdemo.engine.config import resolve
 
     name = f"prog{next(_counter)}"
-    path = tmp_path / f"{name}.py"
-    path.write_text(render(name, threads))
-    scenario = scenarios.get(str(path))
+    scenario = scenario_file(tmp_path, name, render(name, threads))
     config = resolve(scenario, purpose="explore", sync="none")
     found = explore(
         scenario, config, granularity=granularity, max_preemptions=bound, classify=False

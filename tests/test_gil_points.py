@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import scenario_file
 
-from syncdemo import scenarios
 from syncdemo.engine.config import resolve
 from syncdemo.explore.explorer import explore
 
@@ -73,9 +73,7 @@ def case(tmp_path: Path, name: str) -> object:
     source = HEADER.format(name=name) + textwrap.indent(body, " " * 8) + "\n"
     if name == "python-add":
         source = source.replace("self.x == 2", "self.total == 2 * self.step")
-    path = tmp_path / f"{name.replace('-', '_')}.py"
-    path.write_text(source)
-    return scenarios.get(str(path))
+    return scenario_file(tmp_path, name.replace("-", "_"), source)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

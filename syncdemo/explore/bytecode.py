@@ -61,6 +61,11 @@ LOCAL = frozenset(
     | ({"POP_JUMP_IF_TRUE", "POP_JUMP_IF_FALSE"} if sys.version_info >= (3, 13) else set())
 )
 
+#: The instructions that call something (each version's names).
+CALLS = frozenset(
+    {"CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX", "CALL_METHOD", "CALL_KW"}
+)
+
 _Table = tuple[dict[int, int], list[int], list[int]]
 _TABLES: dict[types.CodeType, _Table] = {}
 
@@ -110,3 +115,16 @@ def start_of(code: types.CodeType, offset: int) -> int:
         return offset
     i = bisect.bisect_right(offsets, offset) - 1
     return offsets[i] if i >= 0 else offset
+
+
+_CALL_OFFSETS: dict[types.CodeType, frozenset[int]] = {}
+
+
+def calls(code: types.CodeType) -> frozenset[int]:
+    """Offsets of the instructions of ``code`` that call something."""
+    found = _CALL_OFFSETS.get(code)
+    if found is None:
+        found = _CALL_OFFSETS[code] = frozenset(
+            i.offset for i in dis.get_instructions(code) if i.opname in CALLS
+        )
+    return found

@@ -67,19 +67,9 @@ HARNESS = frozenset(
     for where in (("engine", "context.py"), ("engine", "locks.py"), ("scenarios", "user.py"))
 )
 
-_CALLS = frozenset(
-    {"CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX", "CALL_METHOD", "CALL_KW"}
-)
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 
 SKIP, OTHER, OWN = 0, 1, 2
-
-
-def version_rule() -> str:
-    """The switch-point rule of the running interpreter, in a few words (for reports)."""
-    if sys.version_info < (3, 11):
-        return "function entry and resume, after every call, loop jumps and taken branches"
-    return "function entry and resume, after a call of C code, backward jumps"
 
 
 def code_objects(
@@ -117,19 +107,6 @@ def code_objects(
         for value in vars(module).values():
             add(value, 0)
     return list(found.values())
-
-
-_CALL_OFFSETS: dict[types.CodeType, frozenset[int]] = {}
-
-
-def _call_offsets(code: types.CodeType) -> frozenset[int]:
-    """Offsets of the instructions of ``code`` that call something."""
-    found = _CALL_OFFSETS.get(code)
-    if found is None:
-        found = _CALL_OFFSETS[code] = frozenset(
-            i.offset for i in dis.get_instructions(code) if i.opname in _CALLS
-        )
-    return found
 
 
 def line_starts(code: types.CodeType) -> frozenset[int]:
@@ -188,22 +165,16 @@ class _Scope:
 class _Code:
     """What the settrace backend needs to know of one code object's instructions."""
 
-    __slots__ = ("branches", "calls", "jumps", "kind", "next")
+    __slots__ = ("branches", "calls", "code", "jumps", "kind")
 
     def __init__(self, code: types.CodeType, kind: int) -> None:
+        self.code = code
         self.kind = kind
-        self.calls: set[int] = set()
+        self.calls = bytecode.calls(code)
         self.jumps: set[int] = set()
         self.branches: set[int] = set()
-        self.next: dict[int, int] = {}
-        previous = None
         for i in dis.get_instructions(code):
-            if previous is not None:
-                self.next[previous] = i.offset
-            previous = i.offset
-            if i.opname in _CALLS:
-                self.calls.add(i.offset)
-            elif "JUMP" in i.opname:
+            if "JUMP" in i.opname:
                 self.jumps.add(i.offset)
                 if "IF" in i.opname:
                     self.branches.add(i.offset)
@@ -259,7 +230,11 @@ class _Frame:
         elif prev in info.jumps:
             if offset < prev:
                 ctrl.loop((self.code, prev), where, here)
-            elif self.tracer.every_call and prev in info.branches and offset != info.next.get(prev):
+            elif (
+                self.tracer.every_call
+                and prev in info.branches
+                and offset != bytecode.after(info.code, prev)
+            ):
                 ctrl.point(where, here)  # 3.10: a taken branch checks the eval breaker
         return self
 
@@ -468,7 +443,7 @@ class MonitoringTracer:
             return None
         kind = self.scope.called(caller.f_code, caller.f_back)
         at = bytecode.start_of(caller.f_code, caller.f_lasti)
-        if kind == SKIP or at not in _call_offsets(caller.f_code):
+        if kind == SKIP or at not in bytecode.calls(caller.f_code):
             return None
         here = (id(caller), caller.f_code, bytecode.after(caller.f_code, at))
         where = None if kind == OWN else (caller.f_code.co_filename, caller.f_lineno)
