@@ -195,3 +195,48 @@ def test_the_readme_overdraft_with_a_private_balance(
     scenario = load(tmp_path, "private_overdraft", OVERDRAFT.replace("{between}", between))
     assert not run_explore(scenario, granularity="line").ok
     assert run_explore(scenario, granularity="gil").ok != gil
+
+
+FIRST_TIME = """
+import abc
+
+import syncdemo
+
+
+class Countable(abc.ABC):
+    @classmethod
+    def __subclasshook__(cls, other):
+        # Python code that runs only the first time: abc caches the answer per class
+        found = any("count" in vars(k) for k in other.__mro__)
+        return True if found else NotImplemented
+
+
+@syncdemo.scenario(name="first-time")
+class FirstTime:
+    threads = 2
+    iterations = 1
+
+    def setup(self):
+        self.items = []
+        self.counted = 0
+
+    def worker(self, me):
+        seen = self.counted
+        if isinstance(self.items, Countable):  # a C call: the GIL can change hands after it
+            self.counted = seen + 1
+
+    def check(self):
+        return self.counted == 2
+"""
+
+
+def test_code_that_runs_differently_the_first_time_is_explored(tmp_path: Path) -> None:
+    """abc's ``isinstance`` runs ``__subclasshook__`` (Python code, with switch points)
+    the first time only, then answers from its cache: a search that compared its second
+    run with the first would call the workers nondeterministic. Both threads count (a
+    list has ``count``), and a switch after the call, between a thread's read and its
+    write, loses one update: the search runs to the end and finds it."""
+    scenario = load(tmp_path, "first_time", FIRST_TIME)
+    found = run_explore(scenario, max_preemptions=1)
+    assert found.complete
+    assert not found.ok

@@ -30,10 +30,19 @@ MAX_LIMIT = 10_000_000
 #: Keep in step with syncdemo.explore.search.DEFAULT_LIMIT (not imported: --help stays light).
 DEFAULT_LIMIT = 20_000
 DEFAULT_MAX_PREEMPTIONS = 2
+#: --max-preemptions unbounded, as the option gives it (None: not given).
+UNBOUNDED = -1
+
+
+def preemption_bound(scenario: Any, given: int | None) -> int | None:
+    """The bound a search uses: the one given (None for unbounded), else the scenario's."""
+    if given is None:
+        return int(scenario.explore_preemptions)
+    return None if given == UNBOUNDED else given
 
 
 class Preemptions(click.ParamType):  # type: ignore[type-arg]
-    """K, a whole number, or 'unbounded' (None)."""
+    """K, a whole number, or 'unbounded' (UNBOUNDED); not given: None (the scenario's)."""
 
     name = "K"
 
@@ -41,7 +50,7 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
         if value is None or isinstance(value, int):
             return value
         if str(value).strip().lower() in ("unbounded", "none", "all", "inf"):
-            return None
+            return UNBOUNDED
         return Count(0, 1000).convert(value, param, ctx)
 
 
@@ -56,10 +65,9 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
 @click.option(
     "--max-preemptions",
     type=Preemptions(),
-    default=str(DEFAULT_MAX_PREEMPTIONS),
-    show_default=True,
     help="Only schedules that switch away from a runnable thread at most K times; "
-    "'unbounded' tries them all.",
+    "'unbounded' tries them all.  "
+    f"[default: {DEFAULT_MAX_PREEMPTIONS}; 1 for the scenarios of three threads]",
 )
 @click.option(
     "--random",
@@ -148,6 +156,7 @@ def explore(
         scenario, purpose="explore", sync=sync, threads=threads, iterations=iterations, seed=seed
     )
     report = _report(scenario, config, granularity, name)
+    bound = preemption_bound(scenario, max_preemptions)
     from dataclasses import replace
 
     from syncdemo.explore import explorer, search
@@ -180,7 +189,7 @@ def explore(
                 scenario,
                 config,
                 granularity=granularity,
-                max_preemptions=max_preemptions,
+                max_preemptions=bound,
                 limit=limit or scenario.explore_limit or DEFAULT_LIMIT,
                 random=runs,
                 seed=fresh_seed(seed) if runs is not None else 0,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncdemo.explore.runner import CUT, LIVELOCK, Runner, RunOutcome, livelock
-from syncdemo.explore.steps import FREE, RUNNING, YIELDED, AccessRecord, cost
+from syncdemo.explore.steps import FREE, RUNNING, YIELDED, AccessRecord, cost, in_turn
 
 #: PCT's bug depth: priority change points per run = depth - 1.
 PCT_DEPTH = 3
@@ -41,11 +41,11 @@ class NotDeterministic(RuntimeError):
 
 def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list[int]:
     """Without preemption first: the thread that ran last while it can go on (after a
-    yield: the others first), then the others in ascending order."""
+    yield: the next in turn), then the others in ascending order (after a yield: in turn)."""
     if mode == RUNNING:
         return [last, *(t for t in enabled if t != last)]  # type: ignore[list-item]
-    if mode == YIELDED:
-        return [*(t for t in enabled if t != last), last]  # type: ignore[list-item]
+    if mode == YIELDED and last is not None:
+        return list(in_turn(enabled, last))
     return list(enabled)
 
 
@@ -290,6 +290,7 @@ def dfs(
     """Run every schedule the bounded search reaches (up to ``limit`` runs); ``stop`` ends
     the search early when it returns True for a run."""
     began = time.perf_counter()
+    warm_up(runner)
     search = BoundedDFS(bound, prefix)
     found = Found()
     made = 0
@@ -310,6 +311,14 @@ def dfs(
             break
     found.elapsed_s = time.perf_counter() - began
     return found
+
+
+def warm_up(runner: Runner) -> None:
+    """One run, not counted, before a search: code that fills a cache the first time it
+    runs (an ABC's ``isinstance`` cache, ``re``'s compiled patterns, a lazy import) takes
+    other steps then than ever after, and the search compares each run with the ones
+    before it (:class:`NotDeterministic`)."""
+    runner.run(Replay(()))
 
 
 def pct(runner: Runner, runs: int, seed: int, *, length: int = 0) -> Found:

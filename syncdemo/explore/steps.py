@@ -105,16 +105,28 @@ RUNNING = 1
 """It can go on: switching away from it is a preemption."""
 YIELDED = 2
 """It called time.sleep, or went round a loop having written nothing the tracker saw (it
-spins, waiting for another thread): it gave the turn away, so switching to another thread
-is free and staying on it counts as a preemption."""
+spins, waiting for another thread): it gave the turn away, to the next thread in turn
+(:func:`in_turn`), which is free; any other choice there (itself included) is a
+preemption. Were every choice free, threads that poll would hand the turn among themselves
+in every order without end, and a bound would bound nothing."""
+
+
+def in_turn(enabled: tuple[int, ...], last: int) -> tuple[int, ...]:
+    """The runnable threads in turn after ``last``: those after it in number order, then
+    those before it, then ``last`` itself (round robin)."""
+    return (
+        *(t for t in enabled if t > last),
+        *(t for t in enabled if t < last),
+        *(t for t in enabled if t == last),
+    )
 
 
 def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:
     """1 if running ``choice`` next is a preemption, else 0."""
     if mode == RUNNING:
         return int(choice != last)
-    if mode == YIELDED:
-        return int(choice == last and len(enabled) > 1)
+    if mode == YIELDED and last is not None:
+        return int(choice != in_turn(enabled, last)[0])
     return 0
 
 

@@ -79,6 +79,9 @@ class Scenario(ABC, Generic[S]):
     """Their default --iterations (None: the default, at most 2)."""
     explore_seed: int = 0
     """Their default --seed, where the workers make random choices."""
+    explore_preemptions: int = 2
+    """``explore``'s default --max-preemptions: most bugs need one or two (CHESS); a
+    scenario of three threads, whose every bound has far more schedules, says 1."""
     explore_limit: int | None = None
     """``explore``'s default --limit of runs, where most schedules never end (a livelock
     retries until the step limit cuts it) and the general default would take minutes."""

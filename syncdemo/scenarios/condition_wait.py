@@ -194,6 +194,7 @@ class ConditionWaitScenario(ProducerConsumerRoles[Shelf]):
     helpers = (_consume, take_after_if, take_after_while, take_after_wait_for, take, handle)
     explore_threads = 3  # two consumers: one alone cannot find the list emptied
     explore_iterations = 1
+    explore_preemptions = 1
     default_sync = "if-wait"
     default_threads = 6
     default_iterations = 1_000

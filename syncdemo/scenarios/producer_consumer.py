@@ -9,7 +9,6 @@ producers see room that is not there and overwrite an item nobody handled (lost)
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 import time
@@ -238,8 +237,9 @@ class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
     name = "producer-consumer"
     summary = "Producers fill a bounded buffer, consumers empty it; items get lost or doubled."
     explanation = (
-        "Half the threads (rounded up) are producers, each putting --iterations numbered "
-        f"items into a ring buffer of {CAPACITY} slots (head, tail, count); the rest are "
+        "Half the threads (rounded down, at least one) are producers, each putting "
+        f"--iterations numbered items into a ring buffer of {CAPACITY} slots (head, tail, "
+        "count); the rest are "
         "consumers, which take items until every producer has finished and the buffer is "
         "empty. Unsynchronized, a consumer checks the count, reads the head, handles the item "
         "there, and only then advances the head it read: two consumers that read the same "
@@ -307,14 +307,18 @@ class ProducerConsumerScenario(ProducerConsumerRoles[Buffer]):
     default_sync = "condition"
     default_iterations = 2_000
     iterations_meaning = "items per producer"
+    explore_threads = 3  # one producer and two consumers: their race needs two
+    explore_iterations = 1
+    explore_preemptions = 1
 
-    split_rule = "half the threads produce"
+    split_rule = "half the threads produce, rounded down"
 
     def split(self, threads: int) -> tuple[int, int]:
-        """(producers, consumers): half the threads produce, rounded up."""
+        """(producers, consumers): half the threads produce, rounded down (so that three
+        threads are one producer and the two consumers whose race this is)."""
         if threads == 1:
             return 1, 0
-        producers = math.ceil(threads / 2)
+        producers = threads // 2
         return producers, threads - producers
 
     def setup(self, config: RunConfig) -> Buffer:
