@@ -38,8 +38,15 @@ FUZZ = settings(
 )
 
 #: Where a run really executes, valid values stay this small so examples take milliseconds
-#: (--timeout: a scenario that deadlocks is declared stuck within half a second).
-SMALL: dict[str, float] = {"threads": 8, "iterations": 50, "trials": 2, "timeout": 0.5}
+#: (--timeout: a scenario that deadlocks is declared stuck within half a second; a race
+#: budget of minutes would have a run go on looking for a race that a few items rarely show).
+SMALL: dict[str, float] = {
+    "threads": 8,
+    "iterations": 50,
+    "trials": 2,
+    "timeout": 0.5,
+    "race_budget": 1.0,
+}
 
 ALL = scenarios.all_scenarios()
 SCENARIOS = [s.name for s in ALL]

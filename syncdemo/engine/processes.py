@@ -114,12 +114,16 @@ def _collect(
     watchdog = Watchdog(timeout, progress=lambda: sum(ops), deadlock=lambda: None)
     waiting = {c.index for c in contexts}
     give_up_at = float("inf")
+    silent = False
     while waiting and time.monotonic() < give_up_at:
         try:
             index, stats = reports.get(timeout=POLL_S)
         except queue.Empty:
-            if not any(c.is_alive() for c in children):
-                break  # a child died without a word (killed, crashed)
+            if any(not children[i].is_alive() for i in waiting):
+                if silent:  # dead, and no report came in one more poll: it died without a
+                    break  # word (killed, crashed); the others are ended, not waited for
+                silent = True  # (its report may still be on its way through the queue)
+                continue
             stuck = watchdog.poll()
             if stuck is not None:
                 scenario.stuck(state, stuck)

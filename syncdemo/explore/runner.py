@@ -78,6 +78,7 @@ class Runner:
         self.target = target
         self.granularity = granularity
         self.controller = Controller(target.threads, granularity, step_limit)
+        self.controller.files = frozenset(target.files)
         modules = list(points.iter_modules(target.files))
         codes = points.code_objects(modules, target.files)
         self.tracer = points.make_tracer(granularity, target.files, codes)

@@ -75,6 +75,8 @@ class Controller:
         self.threads = threads
         self.granularity = granularity
         self.step_limit = step_limit
+        self.files: frozenset[str] = frozenset()
+        """The scenario's own files (where granularity ``line`` stops at each line)."""
         self._by_ident: dict[int, ThreadState] = {}
         self.states: list[ThreadState] = []
         self.now = 0.0
@@ -186,7 +188,9 @@ class Controller:
             return here is not None and here[2] == 0
         if here is None or at is None or at[0] != here[0] or at[1] is not here[1]:
             return False
-        return bytecode.quiet(here[1], at[2], here[2])
+        code = here[1]
+        lines = self.granularity != "gil" and code.co_filename in self.files
+        return bytecode.quiet(code, at[2], here[2], lines)
 
     def loop(self, key: Any, where: tuple[str, int] | None = None, here: Here = None) -> None:
         """A backward jump (a switch point at every granularity). A thread that comes back
