@@ -251,7 +251,7 @@ def test_counter_counts_what_the_threads_did() -> None:
 
 
 @pytest.mark.parametrize(
-    ("threads", "producers", "consumers"), [(1, 1, 0), (2, 1, 1), (4, 2, 2), (5, 3, 2)]
+    ("threads", "producers", "consumers"), [(1, 1, 0), (2, 1, 1), (3, 1, 2), (4, 2, 2), (5, 2, 3)]
 )
 def test_producer_consumer_splits_the_threads(threads: int, producers: int, consumers: int) -> None:
     scenario = scenarios.get("producer-consumer")
