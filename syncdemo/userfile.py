@@ -247,6 +247,10 @@ def pick(module: ModuleType, attr: str, shown: str, prefix: str) -> Scenario[Any
         obj = getattr(obj, part, None)
     if obj is None:
         obj = next((c for c in found if adapt_name(c) == attr), None)
+    if inspect.isfunction(obj):  # a plain function: the threads it starts
+        from syncdemo.scenarios.user import function_class
+
+        return adapt(function_class(obj, shown), shown, name=f"{prefix}{attr}".rstrip(":"))
     if not isinstance(obj, type):
         known = [c.__name__ for c in found] or [
             k for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_")

@@ -232,9 +232,10 @@ def not_deterministic(exc: BaseException) -> str:
     """The explorer's "same choices, different threads" as what to do about it."""
     return (
         "the workers did not repeat themselves under the same schedule, so they cannot be "
-        "explored: explore runs only the threads it starts, on the state setup() builds, so "
-        "a worker must not start threads of its own, read the clock or use unseeded "
-        f"randomness ('syncdemo run' runs such code) [{exc}]"
+        "explored: explore reruns the code from the state setup() builds, so a worker "
+        "must not depend on what changes from run to run (the clock, unseeded randomness, "
+        "a file or a cache it fills, the garbage collector) ('syncdemo run' runs such "
+        f"code) [{exc}]"
     )
 
 

@@ -132,7 +132,8 @@ def _check_replaced(scenario: Scenario[Any], before: guard.Snapshot, exc: Any) -
 def _looks_for_race(scenario: Scenario[Any], config: RunConfig) -> bool:
     """Whether this run may add trials to find the race: an unsafe strategy, more than one
     thread (one cannot race with itself), and a budget."""
-    return config.race_budget > 0 and config.threads > 1 and not scenario.strategy(config.sync).safe
+    several = config.threads > 1 or scenario.starts_threads
+    return config.race_budget > 0 and several and not scenario.strategy(config.sync).safe
 
 
 def _budget_use(config: RunConfig, done: list[TrialResult], elapsed_s: float) -> BudgetUse:

@@ -67,6 +67,28 @@ HARNESS = frozenset(
     for where in (("engine", "context.py"), ("engine", "locks.py"), ("scenarios", "user.py"))
 )
 
+#: The frames where the machinery or the harness hands a thread over to code it did not
+#: write (file, function name): what they call is run as a thread's own code would be
+#: (the gil rule, in any file), not as theirs: a scenario's worker (explore/target.py), a
+#: user class's worker (scenarios/user.py), a thread a worker started (explore/patching.py).
+HANDS_OVER = frozenset(
+    {
+        (os.path.join(MACHINERY, "target.py"), "body"),
+        (os.path.join(MACHINERY, "patching.py"), "body"),
+        (
+            os.path.join(os.path.dirname(MACHINERY.rstrip(os.sep)), "scenarios", "user.py"),
+            "call_worker",
+        ),
+    }
+)
+
+
+def hands_over(frame: types.FrameType) -> bool:
+    """Whether ``frame`` is one where the harness hands over (:data:`HANDS_OVER`)."""
+    code = frame.f_code
+    return (code.co_filename, code.co_name) in HANDS_OVER
+
+
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 
 SKIP, OTHER, OWN = 0, 1, 2
@@ -155,6 +177,8 @@ class _Scope:
         while kind == OTHER and caller is not None and depth < 64:
             caller_kind = self.kind(caller.f_code)
             if caller_kind == SKIP:
+                if hands_over(caller):
+                    break
                 return SKIP
             if caller_kind == OWN:
                 break
@@ -262,7 +286,7 @@ class SettraceTracer:
         code = frame.f_code
         back = frame.f_back
         untraced = back is not None and not isinstance(back.f_trace, _Frame)
-        if untraced and self.scope.kind(code) != OWN:
+        if untraced and self.scope.kind(code) != OWN and not hands_over(back):  # type: ignore[arg-type]
             return None  # called by the machinery, the harness, or what they called
         info = self._codes.get(code)
         if info is None:

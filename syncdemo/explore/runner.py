@@ -129,6 +129,9 @@ class Runner:
         finally:
             ctrl.recording = False
         self.runs += 1
+        refused = [e for e in end.errors.values() if isinstance(e, patching.Unexplorable)]
+        if refused:
+            raise refused[0]
         if end.errors and end.how == "done":
             # a worker raised: in this schedule the code fails outright (a race can do that:
             # a check on a value another thread changed); report it as a failing outcome

@@ -238,6 +238,34 @@ class Controller:
         self._switch(ts, pending)
         return pending
 
+    def spawn(self, work: Callable[[], None], name: str) -> ThreadState:
+        """A thread that a controlled thread starts (``threading.Thread.start`` under
+        control, patching.py): a new thread of this run, numbered after the others,
+        runnable at once, which runs ``work`` when it is first chosen."""
+        index = len(self.states)
+        ts = ThreadState(index, name)
+        ts.go.acquire()
+        ts.back.acquire()
+        ts.pending = Pending("start", "start")
+        ts.at = START
+        self.quiet = True  # the pooled thread is the machinery's: real locks, untraced
+        try:
+            self._slot(index)
+        finally:
+            self.quiet = False
+        self._works.append(work)
+        self.states.append(ts)
+        return ts
+
+    def join(self, ts: ThreadState, child: ThreadState, timeout: float | None) -> bool:
+        """``Thread.join`` of a spawned thread: a switch point; ``ts`` waits (not runnable)
+        until ``child`` has ended or, with a timeout, until it times out in virtual time.
+        Whether the child has ended."""
+        self.op(
+            ts, f"join thread {child.index}", None, lambda p: child.done or p.timed_out, timeout
+        )
+        return child.done
+
     def _note_line(self, ts: ThreadState) -> None:
         cur = ts.cur_line
         if cur is not None and (not ts.lines or ts.lines[-1] != cur):
@@ -398,7 +426,7 @@ class Controller:
         self._reset_run()
         self._chooser = chooser
         self._on_step = on_step
-        self._works = works
+        self._works = list(works)  # threads the workers start are added to it
         self._tracer = tracer
         for i in range(len(works)):  # made here: a Thread made on an explored thread would
             self._slot(i)  # run threading's own code (an Event) there, under control

@@ -364,6 +364,8 @@ def describe(root: Any) -> str:
         text = _brief(value)
         if text:
             parts.append(f"{key}: {text}")
+    if not parts and hasattr(root, "__dict__"):
+        return ""  # an object with nothing to show
     return ", ".join(parts) if parts else show(root)
 
 

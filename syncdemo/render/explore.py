@@ -4,6 +4,8 @@ quiz."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import RenderableType
 from rich.text import Text
 
@@ -68,12 +70,18 @@ def outcome_table(report: Report, e: RealExploration) -> Grid:
     return table
 
 
-def _cell(step: RealStep, hidden: bool) -> str:
-    """What a thread did in one step: the line(s) it ran, and the values it touched."""
+def _cell(step: RealStep, hidden: bool, home: str) -> str:
+    """What a thread did in one step: the line(s) it ran (with the file's name when it is
+    not ``home``, the file most steps ran in), and the values it touched."""
     if hidden:
         return step.code
     where = step.lines[-1] if step.lines else None
-    head = f"{where.line}: {step.code}" if where is not None else step.code
+    if where is None:
+        head = step.code
+    elif where.file != home:
+        head = f"{where.file}:{where.line}: {step.code}"
+    else:
+        head = f"{where.line}: {step.code}"
     shown = "; ".join(str(v) for v in step.values[-3:])
     return f"{head}\n  {shown}" if shown else head
 
@@ -82,6 +90,10 @@ def step_table(run: RealExecution, threads: int, title: str, *, hidden: bool = F
     """One row a step, one column a thread (the line it ran: number, code, values), the
     shared state after each step that changed it; the step that broke the invariant in bold
     red and the one after which no schedule keeps it in yellow (marked for no colour too)."""
+    # threads the workers started have steps too (numbered after the scenario's own)
+    threads = max([threads, *(s.thread + 1 for s in run.steps)])
+    files = Counter(s.lines[-1].file for s in run.steps if s.lines)
+    home = files.most_common(1)[0][0] if files else ""
     columns = [Col("step", "right")]
     columns += [Col(f"thread {t}", wrap=True) for t in range(threads)]
     columns.append(Col("shared state after", wrap=True))
@@ -90,7 +102,7 @@ def step_table(run: RealExecution, threads: int, title: str, *, hidden: bool = F
     table = Grid(*columns, title=title)
     broke_at = run.broken_step or len(run.steps) + 1
     for s in run.steps:
-        cells = [_cell(s, hidden) if s.thread == t else "" for t in range(threads)]
+        cells = [_cell(s, hidden, home) if s.thread == t else "" for t in range(threads)]
         row = [str(s.index), *cells, "?" if hidden and s.state else s.state]
         style = None
         if not hidden:

@@ -73,6 +73,9 @@ class Scenario(ABC, Generic[S]):
     helpers: tuple[Callable[..., Any], ...] = ()
     """Functions the workers call inside the race window; ``describe`` shows them too."""
 
+    starts_threads: bool = False
+    """Whether its workers start threads of their own (a user's plain function), so that
+    one thread of it can race too."""
     explore_threads: int | None = None
     """``explore``'s and ``play``'s default --threads (None: the default, at most 2)."""
     explore_iterations: int | None = None
@@ -277,7 +280,7 @@ class Scenario(ABC, Generic[S]):
     def verdict(self, ok: bool, config: RunConfig, gil: bool) -> str:
         """One sentence for the report's last line: what happened and why, plainly."""
         strategy = self.strategy(config.sync)
-        if config.threads == 1:
+        if config.threads == 1 and not self.starts_threads:
             return (
                 "One thread cannot race with itself: nothing else touched the shared state, "
                 "so the invariant held. Run it with --threads 2 or more."

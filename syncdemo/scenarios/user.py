@@ -149,6 +149,7 @@ class UserScenario(Scenario[Trial]):
             self.explore_threads = min(self.default_threads, EXPLORE_MAX_THREADS)
         if "iterations" in _declared(cls):
             self.explore_iterations = min(self.default_iterations, EXPLORE_MAX_ITERATIONS)
+        self.starts_threads = callable(getattr(cls, "function", None))
         self.has_outcome = callable(getattr(cls, "outcome", None))
         self.outcome_name = "outcome()" if self.has_outcome else "final state"
         self._labels: dict[str, int] = {}
@@ -171,7 +172,7 @@ class UserScenario(Scenario[Trial]):
         return state
 
     def explored_view(self, state: Trial) -> Any:
-        return state.instance  # the user's object, not this adapter's bookkeeping
+        return _View(state.instance)  # the user's object, not this adapter's bookkeeping
 
     # --- one trial ------------------------------------------------------------------------
 
@@ -304,7 +305,7 @@ class UserScenario(Scenario[Trial]):
                 f"The invariant broke with --sync {strategy.name}, which the class declares "
                 "safe=True: this strategy does not protect what check() checks."
             )
-        if not ok or strategy.safe or config.threads == 1:
+        if not ok or strategy.safe or (config.threads == 1 and not self.starts_threads):
             return super().verdict(ok, config, gil)
         method = next(s for s in self.user_strategies if s.name == strategy.name)
         trials = f"{config.trials} trial{'s' if config.trials != 1 else ''}"
@@ -415,3 +416,72 @@ def _call(function: Callable[[], Any], what: str) -> Any:
         return function()
     except Exception as exc:
         raise _failure(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+class _View:
+    """The user's object as the explorer's reports show it: its attributes, without the
+    run's size that this adapter gives it (``threads``, ``iterations``)."""
+
+    __slots__ = ("_instance",)
+
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        own = vars(self._instance) if hasattr(self._instance, "__dict__") else {}
+        return {k: v for k, v in own.items() if k not in RUN_ATTRIBUTES}
+
+    def __repr__(self) -> str:
+        return repr(self._instance)
+
+
+# --- a plain function: the threads it starts are the scenario -----------------------------
+
+
+def function_class(function: Callable[[], Any], origin: str) -> type:
+    """A user class around a plain function that starts its own threads (an engineer's
+    test, as it is): each of ``--threads`` threads (1 by default) calls it once; it fails
+    when it raises (a failed ``assert`` included), in its own thread or in one it started,
+    or when the threads deadlock. The function's file is the scenario's code."""
+    name = getattr(function, "__name__", "function")
+    doc = inspect.getdoc(function) or (
+        f"{name}(), from {origin}: the threads it starts, explored as they are."
+    )
+
+    # its own bookkeeping under names that start with "__": never shown as shared state
+    def setup(self: Any) -> None:
+        failures: list[str] = []
+        vars(self)["__failures"] = failures
+        vars(self)["__hook"] = threading.excepthook  # 'syncdemo run': what threads raise
+
+        def record(args: Any) -> None:
+            failures.append(f"{args.exc_type.__name__}: {args.exc_value}")
+
+        threading.excepthook = record
+
+    def call_function(self: Any, thread: int) -> None:
+        function()
+
+    def check(self: Any) -> Any:
+        threading.excepthook = vars(self)["__hook"]
+        failures = vars(self)["__failures"]
+        if failures:
+            return f"a thread it started raised {failures[0]}"
+        return True
+
+    return type(
+        name,
+        (),
+        {
+            "__module__": getattr(function, "__module__", __name__),
+            "__doc__": doc,
+            "threads": 1,
+            "iterations": 1,
+            "setup": setup,
+            "worker": call_function,
+            "check": check,
+            "invariant": f"{name}() and the threads it starts raise nothing",
+            "function": function,
+        },
+    )
