@@ -5,36 +5,35 @@ columns; bad input is one line."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner, Result
 
 from syncdemo import scenarios
 from syncdemo.cli import cli
-from syncdemo.explore.explorer import parse_schedule, replay
+from syncdemo.engine.config import resolve
+from syncdemo.explore.explorer import (
+    DEFAULT_MAX_PREEMPTIONS,
+    format_schedule,
+    parse_schedule,
+    replay,
+)
 from syncdemo.play import Game
 from syncdemo.results import RunConfig
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Thread 0 reads, thread 1 reads, writes 1 and ends, thread 0 writes 1 (over it) and ends.
-LOST_UPDATE = "0,1,1,1,0,0"
-
-
-MOVES_CHANGED = pytest.mark.skip(
-    reason="written for the moves of the old explorer, which switched only after a visible "
-    "access: every switch point of the granularity is a move now (issue 20), so these "
-    "move lists no longer reach the positions they name; rewritten with play's moves "
-    "(issue 21)"
-)
 
 
 def _counter_line(text: str, nth: int = 0) -> int:
@@ -71,10 +70,80 @@ def replay_line(output: str) -> str:
     return next(line for line in output.splitlines() if line.startswith("syncdemo explore "))
 
 
-@MOVES_CHANGED
+# --- moves as a student finds them ------------------------------------------------------------
+# Every switch point is a move (a line, a call, a lock operation, the harness's loops too), so
+# the tests do not count moves: they press a thread's key until the screen shows what they
+# wait for (the last move read the counter, the thread finished), as a student would.
+
+
+def new_game(
+    name: str, sync: str | None = None, threads: int = 2, granularity: str = "line"
+) -> Game:
+    """The game ``syncdemo play NAME`` starts (the same configuration, 1 iteration)."""
+    scenario = scenarios.get(name)
+    return Game(
+        scenario,
+        resolve(scenario, purpose="play", sync=sync, threads=threads, iterations=1, name=name),
+        granularity,
+    )
+
+
+def until(game: Game, thread: int, done: Callable[[Game], bool], most: int = 200) -> int:
+    """Step ``thread`` until ``done(game)``; how many moves the game has then."""
+    for _ in range(most):
+        refused = game.move(thread)
+        assert refused is None, refused
+        if done(game):
+            return len(game.moves)
+    raise AssertionError(f"thread {thread} took {most} moves and never got there")
+
+
+def did(text: str) -> Callable[[Game], bool]:
+    """The last move read or wrote what ``text`` says ("read state.value", "acquired")."""
+    return lambda game: any(text in str(v) for v in game.execution.steps[-1].values)
+
+
+def finished(thread: int) -> Callable[[Game], bool]:
+    return lambda game: thread not in game.position.next
+
+
+def stuck(thread: int) -> Callable[[Game], bool]:
+    """``thread`` cannot take the next step (it waits for a lock; or the run is over)."""
+    return lambda game: thread not in game.position.runnable
+
+
+def moves_text(moves: tuple[int, ...], sep: str = ",") -> str:
+    return sep.join(map(str, moves))
+
+
+class LostUpdate(NamedTuple):
+    moves: tuple[int, ...]
+    read: int
+    """Moves made when thread 0 has read state.value (0), before it writes."""
+    written: int
+    """... and when thread 1, run from its start, has then written 1."""
+
+
+@functools.cache
+def lost_update() -> LostUpdate:
+    """counter, 2 threads x 1: thread 0 reads 0; thread 1 runs its whole increment (reads
+    0, writes 1) and ends; thread 0 writes its stale 0 + 1 and ends. The final value is 1."""
+    game = new_game("counter")
+    read = until(game, 0, did("read state.value"))
+    written = until(game, 1, did("state.value ←"))
+    until(game, 1, finished(1))
+    until(game, 0, finished(0))
+    assert game.over
+    return LostUpdate(tuple(game.moves), read, written)
+
+
+def lost_update_stdin() -> str:
+    return moves_text(lost_update().moves, "\n") + "\n"
+
+
 def test_a_game_through_stdin_loses_an_update_and_its_replay_agrees() -> None:
-    moves = "\n".join(LOST_UPDATE.split(","))
-    result = play("counter", "--threads", "2", "--iterations", "1", stdin=moves + "\n")
+    moves = lost_update().moves
+    result = play("counter", "--threads", "2", "--iterations", "1", stdin=lost_update_stdin())
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "You win: the invariant broke (final value 1: updates were lost)." in out
@@ -82,40 +151,56 @@ def test_a_game_through_stdin_loses_an_update_and_its_replay_agrees() -> None:
     command = replay_line(out)
     assert command.startswith("syncdemo explore counter --sync none -t 2 -n 1 --schedule ")
     schedule, fingerprint = parse_schedule(command.split("--schedule ", 1)[1])
-    assert schedule == (0, 1, 1, 1, 0, 0) and len(fingerprint) == 8
+    assert schedule == moves and len(fingerprint) == 8
     run = replay(scenarios.get("counter"), config("counter"), schedule, fingerprint=fingerprint)
     assert run.label == "1" and not run.ok and run.how == "done"
     assert run.schedule == schedule
 
 
-@MOVES_CHANGED
 def test_each_move_shows_the_line_each_thread_stands_at() -> None:
-    result = play("counter", stdin="0\nq\n")
-    screens = result.stdout.split("syncdemo play counter · ")
-    assert len(screens) == 3  # the start, after the move (q draws nothing)
-    assert "▶" not in screens[1]  # nobody has started
-    marked = [line for line in screens[2].splitlines() if "▶" in line]
-    assert len(marked) == 1 and str(TRACE_1) in marked[0] and "if trace is not None:" in marked[0]
-    assert (
-        f"Last move: thread 0 ran counter.py:{DEF + 1}-{READ}: read state.value = 0" in screens[2]
-    )
+    read = lost_update().read  # thread 0's moves up to the one that reads the counter
+    result = play("counter", stdin="0\n" * read + "q\n")
+    screens = result.stdout.split("syncdemo play counter · ")[1:]
+    assert len(screens) == 1 + read  # the start, one after each move (q draws nothing)
+    assert "▶" not in screens[0]  # nobody has started
+    started = _marked(screens[1])  # thread 0 has started: it stands at its first line
+    assert len(started) == 1 and f" {DEF + 1} " in started[0]
+    assert "Last move: thread 0 started" in screens[1]
+    marked = _marked(screens[read])  # it has read the counter: the trace check is next
+    assert len(marked) == 1 and f" {TRACE_1} " in marked[0]
+    assert "if trace is not None:" in marked[0]
+    assert f"Last move: thread 0 ran counter.py:{READ}: read state.value = 0" in screens[read]
+    assert all("read state.value" not in screen for screen in screens[:read])
 
 
-@MOVES_CHANGED
 def test_undo_restart_hint_and_refusals_through_stdin() -> None:
-    result = play("locked-counter", "--sync", "lock", stdin="0\n0\n1\n1\n7\nx\nu\nu\nu\nh\nr\nq\n")
+    game = new_game("locked-counter", "lock")
+    until(game, 0, did("acquired by thread 0"))  # thread 0 holds the lock
+    until(game, 1, stuck(1))  # thread 1 runs up to the lock and waits there
+    made = len(game.moves)
+    commands = [*map(str, game.moves), "1", "7", "x", *["u"] * (made + 1), "h", "r", "q"]
+    result = play("locked-counter", "--sync", "lock", stdin="\n".join(commands) + "\n")
     assert result.exit_code == 0
     err = result.stderr
     assert "Thread 1 cannot move: it waits to acquire state.lock" in err
     assert "There is no thread 7: the threads are 0 to 1." in err
     assert "Unknown command 'x'" in err
-    assert "--sync lock is safe: none of the" in result.stdout
-    assert result.stdout.count("Moves (0): none yet") == 3  # start, 3 undos, r
+    assert "Nothing to undo." in err  # the undo after the last move was undone
+    assert f"Moves ({made}): {moves_text(tuple(game.moves), ' ')}" in result.stdout
+    # nothing breaks a locked counter; at every switch point the schedules are too many
+    # for the hint to try them all, so it says how far it searched
+    bound = DEFAULT_MAX_PREEMPTIONS
+    assert f"Hint: No schedule with at most {bound} preemptions breaks it" in result.stdout
+    assert result.stdout.count("Moves (0): none yet") == 3  # the start, all undone, r
 
 
-@MOVES_CHANGED
 def test_a_deadlock_is_a_win_with_its_cycle() -> None:
-    result = play("deadlock", "--moves", "0,0,1,1,0,1", "--check")
+    game = new_game("deadlock")  # thread 0 takes lock A then B, thread 1 B then A
+    until(game, 0, did("acquired by thread 0"))  # A
+    until(game, 1, did("acquired by thread 1"))  # B
+    until(game, 0, stuck(0))  # waits for B
+    until(game, 1, stuck(1))  # waits for A: nobody can move
+    result = play("deadlock", "--moves", format_schedule(tuple(game.moves)), "--check")
     assert result.exit_code == 0, result.output
     assert (
         "You win: a deadlock. thread 0 holds lock A, waits for lock B -> thread 1 holds"
@@ -124,31 +209,43 @@ def test_a_deadlock_is_a_win_with_its_cycle() -> None:
     assert "stuck: waits to acquire lock" in result.stdout
 
 
-@MOVES_CHANGED
 def test_no_violation_exits_1_only_with_check() -> None:
+    game = new_game("counter")  # thread 0 increments alone, then thread 1
+    write = until(game, 0, did("state.value ←"))
+    until(game, 0, finished(0))
+    until(game, 1, finished(1))
+    # the last chance to lose an update was thread 0's write: had thread 1 read before it,
+    # one write would overwrite the other; after it, thread 1 reads 1 and writes 2
+    back = len(game.moves) - (write - 1)
     for check, code in ((False, 0), (True, 1)):
-        args = ["counter", "--moves", "0,0,0,1,1,1", *(["--check"] if check else [])]
-        result = play(*args)
+        moves = format_schedule(tuple(game.moves))
+        result = play("counter", "--moves", moves, *(["--check"] if check else []))
         assert result.exit_code == code
         assert "Every thread finished without breaking it" in result.stdout
         hint = " ".join(result.stdout.split("Hint: ", 1)[1].split())
-        assert hint.startswith("From here nothing breaks it any more. Undo 5 moves (u 5 times)")
-        assert "as move 2, step thread 1 instead of thread 0" in hint
+        assert hint.startswith(
+            f"From here nothing breaks it any more. Undo {back} moves (u {back} times)"
+        )
+        assert f"as move {write}, step thread 1 instead of thread 0" in hint
 
 
-@MOVES_CHANGED
 def test_a_move_that_cannot_be_made_is_a_usage_error() -> None:
-    result = play("counter", "--moves", "0,0,0,1,1,1,1")
-    assert result.exit_code == 2
-    assert "move 7: the run is over" in result.stderr
+    game = new_game("counter")
+    alone = until(game, 0, finished(0))
+    until(game, 1, finished(1))
+    over = play("counter", "--moves", format_schedule((*game.moves, 1)))
+    assert over.exit_code == 2
+    assert f"move {len(game.moves) + 1}: the run is over" in over.stderr
+    done = play("counter", "--moves", format_schedule((0,) * (alone + 1)))
+    assert done.exit_code == 2
+    assert f"move {alone + 1}: thread 0 has finished" in done.stderr
     assert play("counter", "--moves", "0,a").exit_code == 2
 
 
-@MOVES_CHANGED
 def test_hint_after_a_win_compares_with_the_shortest() -> None:
     game = Game(scenarios.get("deadlock"), config("deadlock", iterations=2))
-    for _ in range(3):  # thread 0 takes both locks in its first round: no deadlock there
-        assert game.move(0) is None
+    # thread 0 takes both locks in its first round (A, then B): no deadlock there
+    until(game, 0, did("lock B ← acquired by thread 0"))
     while not game.over:  # then the explorer's way to a deadlock from here
         move = game.advice().move
         assert move is not None
@@ -159,7 +256,7 @@ def test_hint_after_a_win_compares_with_the_shortest() -> None:
     text = game.advice().text
     assert text == (
         f"You took {len(game.moves)} moves; the shortest is {len(shortest.schedule)}: "
-        f"{','.join(map(str, shortest.schedule))}."
+        f"{format_schedule(shortest.schedule)}."
     )
 
 
@@ -184,14 +281,23 @@ def readme_overdraft(tmp_path: Path) -> Path:
     return path
 
 
-@MOVES_CHANGED
 def test_overdraft_is_won_at_line_granularity_not_at_gil(tmp_path: Path) -> None:
     path = str(readme_overdraft(tmp_path))
-    won = play(path, "--moves", "0,1,1,0", "--check")
+    game = new_game(path)
+    until(game, 0, did("read self.balance"))  # clerk 0 checks: 100 >= 80
+    until(game, 1, finished(1))  # clerk 1 checks and withdraws: 20
+    until(game, 0, finished(0))  # clerk 0 withdraws too: -60
+    won = play(path, "--moves", format_schedule(tuple(game.moves)), "--check")
     assert won.exit_code == 0, won.output
     assert "You win: the invariant broke" in won.stdout
     assert "balance      │ -60" in won.stdout
-    lost = play(path, "--granularity", "gil", "--moves", "0,1", "--check")
+    # at gil a clerk cannot be stopped between its check and its withdrawal (no call there):
+    # one clerk after the other is the only order, and it keeps the balance at 20
+    serial = new_game(path, granularity="gil")
+    until(serial, 0, finished(0))
+    until(serial, 1, finished(1))
+    moves = format_schedule(tuple(serial.moves))
+    lost = play(path, "--granularity", "gil", "--moves", moves, "--check")
     assert lost.exit_code == 1, lost.output
     assert "Every thread finished without breaking it" in lost.stdout
     assert "No interleaving the GIL allows breaks it" in " ".join(lost.stdout.split())
@@ -242,6 +348,11 @@ class Terminal:
     def press(self, key: str) -> None:
         os.write(self.master, key.encode())
 
+    def screen_at(self, moves: int) -> str:
+        """The screen once the game shows ``moves`` moves (the last drawn by then)."""
+        drawn = self.read_until(f"Moves ({moves}):").replace("\r\n", "\n")
+        return drawn.rsplit("syncdemo play counter · ", 1)[-1]
+
     def close(self) -> int:
         try:
             return self.proc.wait(timeout=30)
@@ -266,35 +377,41 @@ def _marked(screen: str) -> list[str]:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-@MOVES_CHANGED
 def test_keys_in_a_terminal_move_the_highlight_and_undo() -> None:
+    game = new_game("counter")
+    read = until(game, 0, did("read state.value"))
+    wrote = until(game, 0, did("state.value ←"))
     term = Terminal("counter")
     first = term.read_until("Keys:")
     assert _marked(first) == []
-    term.press("0")  # a single key, no Enter
-    after = term.read_until("Moves (1): 0")
-    assert len(_marked(after)) == 1 and str(TRACE_1) in _marked(after)[0]
-    term.press("0")
-    moved = term.read_until("Moves (2): 0 0")
-    assert len(_marked(moved)) == 1 and str(TRACE_2) in _marked(moved)[0]
-    term.press("u")
-    undone = term.read_until("Moves (1): 0")
-    assert len(_marked(undone)) == 1 and str(TRACE_1) in _marked(undone)[0]
+    for _ in range(read):
+        term.press("0")  # a single key, no Enter
+    after = term.screen_at(read)
+    assert len(_marked(after)) == 1 and f" {TRACE_1} " in _marked(after)[0]
+    for _ in range(wrote - read):
+        term.press("0")
+    moved = term.screen_at(wrote)
+    assert len(_marked(moved)) == 1 and f" {TRACE_2} " in _marked(moved)[0]
+    for _ in range(wrote - read):
+        term.press("u")
+    undone = term.screen_at(read)
+    assert len(_marked(undone)) == 1 and f" {TRACE_1} " in _marked(undone)[0]
     term.press("q")
     assert term.close() == 0
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-@MOVES_CHANGED
 def test_after_a_win_in_a_terminal_the_keys_are_shown_and_work() -> None:
+    moves = lost_update().moves
     term = Terminal("counter")
     term.read_until("Keys:")
-    for key in LOST_UPDATE.split(","):
-        term.press(key)
+    for key in moves:
+        term.press(str(key))
     won = term.read_until("Keys: u undo · r restart · q quit")
     assert "You win" in won
     term.press("u")
-    assert "Moves (5): 0 1 1 1 0" in term.read_until("Moves (5)")
+    before = len(moves) - 1
+    assert f"Moves ({before}): {moves_text(moves[:-1], ' ')}\n" in term.screen_at(before)
     term.press("q")
     assert term.close() == 0
 
@@ -374,7 +491,6 @@ def test_every_unsafe_builtin_can_be_won_and_shows_whole(name: str, sync: str) -
     assert "…" not in result.stdout
 
 
-@MOVES_CHANGED
 def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
     import io
 
@@ -382,29 +498,34 @@ def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
 
     from syncdemo.cli.play import _draw
 
-    game = Game(scenarios.get("counter"), config("counter"))
-    game.move(0)
+    game = new_game("counter")
+    until(game, 0, did("read state.value"))
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=80, height=24, color_system=None)
     _draw(game, console, clear=False)
     lines = _plain(buffer.getvalue()).rstrip("\n").splitlines()
     assert len(lines) < 24
-    assert len([line for line in lines if "▶" in line]) == 1
-    assert f"{TRACE_1}             if trace is not None:" in "\n".join(lines)
+    marked = [line for line in lines if "▶" in line]
+    assert len(marked) == 1 and f" {TRACE_1} " in marked[0]
+    assert "if trace is not None:" in marked[0]
+    assert "def increment_unsafe" in "\n".join(lines)  # the def line stays
 
 
-@MOVES_CHANGED
 def test_the_readme_transcript_is_what_play_prints() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Playing the scheduler\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```text\n(.*?)```", section, re.S)
-    out = play("counter", stdin="0\n1\n1\n1\n0\n0\n").stdout
+    lost = lost_update()
+    out = play("counter", stdin=lost_update_stdin()).stdout
     screens = ["syncdemo play counter · " + s for s in out.split("syncdemo play counter · ")[1:]]
-    assert blocks[0].split("\n", 1)[1] == screens[3]  # after 0 1 1
-    assert out.endswith(blocks[1])
+    # thread 0 has read 0 and thread 1 has written 1: the screen the README shows first
+    assert blocks[0].split("\n", 1)[1] == screens[lost.written]
+    keys = format_schedule(lost.moves[: lost.written])
+    assert f"(keys pressed so far: {keys})" in blocks[0].split("\n", 1)[0]
+    assert out.endswith(blocks[1])  # the end of the game
+    assert "You win" in blocks[1] and f"--schedule {format_schedule(lost.moves)}@" in blocks[1]
 
 
-@MOVES_CHANGED
 def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text(
@@ -414,7 +535,10 @@ def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
         "    def check(self):\n        raise KeyError('oops')\n",
         encoding="utf-8",
     )
-    result = play(str(path), "--moves", "0,1")
+    game = new_game(str(path))  # check() runs when both threads have finished
+    alone = until(game, 0, finished(0))
+    # thread 1 runs the same one-line worker: as many moves, and the run is over
+    result = play(str(path), "--moves", format_schedule((0,) * alone + (1,) * alone))
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("broken.py:13, in check)")
     assert "check() raised KeyError: 'oops'" in result.stderr
@@ -424,12 +548,12 @@ def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
 # --- slides and the end of a game ------------------------------------------------------------
 
 
-@MOVES_CHANGED
 def test_moves_write_the_final_screen_as_a_slide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    shown = play("counter", "--moves", LOST_UPDATE, "-o", "slide.txt")
+    moves = format_schedule(lost_update().moves)
+    shown = play("counter", "--moves", moves, "-o", "slide.txt")
     assert shown.exit_code == 0, shown.output
     slide = (tmp_path / "slide.txt").read_text(encoding="utf-8")
     assert slide.startswith("syncdemo play counter · --sync none")
@@ -437,7 +561,7 @@ def test_moves_write_the_final_screen_as_a_slide(
     assert replay_line(slide) == replay_line(shown.stdout), "the slide has the replay command"
     assert "Keys:" not in slide and "Keys:" not in shown.stdout, "nothing waits for a key"
     for ext, head in (("svg", "<svg"), ("html", "<!DOCTYPE html>")):
-        quiet = play("counter", "--moves", LOST_UPDATE, "-q", "-o", f"slide.{ext}")
+        quiet = play("counter", "--moves", moves, "-q", "-o", f"slide.{ext}")
         assert quiet.exit_code == 0 and quiet.stdout == "", quiet.output
         picture = (tmp_path / f"slide.{ext}").read_text(encoding="utf-8")
         assert picture.lstrip().startswith(head)
@@ -445,7 +569,7 @@ def test_moves_write_the_final_screen_as_a_slide(
 
 
 def test_a_picture_format_alone_goes_to_stdout() -> None:
-    result = play("counter", "--moves", LOST_UPDATE, "--format", "svg")
+    result = play("counter", "--moves", format_schedule(lost_update().moves), "--format", "svg")
     assert result.exit_code == 0
     assert result.stdout.lstrip().startswith("<svg") and result.stdout.rstrip().endswith("</svg>")
 
@@ -460,9 +584,7 @@ def test_slides_need_moves(args: list[str]) -> None:
     assert "Traceback" not in result.output
 
 
-@MOVES_CHANGED
 def test_a_win_on_stdin_ends_with_the_keys_that_still_work() -> None:
-    moves = "\n".join(LOST_UPDATE.split(","))
-    out = play("counter", stdin=moves + "\n").stdout.rstrip("\n").splitlines()
+    out = play("counter", stdin=lost_update_stdin()).stdout.rstrip("\n").splitlines()
     assert out[-2].startswith("syncdemo explore counter ")
     assert out[-1] == "Keys: u undo · r restart · q quit"
