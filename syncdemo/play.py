@@ -240,13 +240,14 @@ class Game:
             way = explorer.format_schedule(found.counterexample.schedule)
             return f"It breaks with more preemptions: restart (r) and try {way}."
         tried = f"{found.schedules:,} schedule{'s' if found.schedules != 1 else ''}"
+        strategy = self.scenario.strategy(self.config.sync)
         if not found.complete:
             bound = explorer.DEFAULT_MAX_PREEMPTIONS
+            lead = f"--sync {strategy.name} is built to be safe: n" if strategy.safe else "N"
             return (
-                f"No schedule with at most {bound} preemptions breaks it, nor any of the "
-                f"{tried} with more that the explorer tried before it stopped."
+                f"{lead}o schedule with at most {bound} preemptions breaks it, nor any of "
+                f"the {tried} with more that the explorer tried before it stopped."
             )
-        strategy = self.scenario.strategy(self.config.sync)
         if self.granularity == "gil":
             text = (
                 "No interleaving the GIL allows breaks it: the explorer tried every one "
