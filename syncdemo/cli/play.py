@@ -45,7 +45,8 @@ QUIT = ("q", "quit", "exit")
 @click.option(
     "--moves",
     metavar="T,T,...",
-    help="Play these moves without asking (e.g. 0,0,1,1,0), then show the final screen.",
+    help="Play these moves without asking (e.g. 0,0,1,1,0; T*N is N moves of thread T, "
+    "as explore writes schedules), then show the final screen.",
 )
 @output_options_for("table")
 @opt.check_option("Exit 1 if the game ends without breaking the invariant, for scripts.")
@@ -73,8 +74,8 @@ def play(
       syncdemo play deadlock                     deadlock two threads
       syncdemo play overdraft.py --granularity gil
       printf '0\\n1\\n1\\n' | syncdemo play counter
-      syncdemo play counter --moves 0,1,1,1,0,0  a prepared interleaving
-      syncdemo play counter --moves 0,1,1,1,0,0 -o slide.svg   ... as a slide (or .html, .txt)
+      syncdemo play counter -n 1 --moves 0*7,1*16,0*9   a prepared lost update
+      syncdemo play counter -n 1 --moves 0*7,1*16,0*9 -o slide.svg   ... as a slide
     """
     from syncdemo import scenarios
     from syncdemo.explore.explorer import parse_schedule
@@ -197,8 +198,8 @@ def _final(game: Game, console: Console, out: OutputOptions) -> None:
     else:
         parts.append(
             Text(
-                f"{len(game.moves)} moves played; the run is not over (threads "
-                f"{', '.join(map(str, game.position.runnable))} can move)."
+                f"{len(game.moves)} move{'s' if len(game.moves) != 1 else ''} played; the "
+                f"run is not over ({_who(game.position.runnable)} can move)."
             )
         )
     if out.path is not None or out.fmt != "table":
@@ -291,3 +292,11 @@ def _key(fd: int) -> str | None:
             os.read(fd, 16)
         return ""
     return data.decode(errors="replace")
+
+
+def _who(runnable: tuple[int, ...]) -> str:
+    """'thread 1', 'threads 0 and 1', 'threads 0, 1 and 2'."""
+    names = [str(t) for t in runnable]
+    if len(names) == 1:
+        return f"thread {names[0]}"
+    return f"threads {', '.join(names[:-1])} and {names[-1]}"
