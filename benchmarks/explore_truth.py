@@ -223,6 +223,41 @@ def real_runs(
     return seen, ran, False
 
 
+def engine_runs(scenario: Any, trials: int, interval: float) -> tuple[Counter[str], int, bool]:
+    """``--runner run``: ``trials`` trials as ``syncdemo run FILE.py --trials N
+    --switch-interval I --race-budget 0`` makes them (a worker that raised ends that call
+    of the engine: it counts as one run with that exception, and the rest go on)."""
+    from syncdemo.engine import runner as engine
+    from syncdemo.engine.config import MAX_TRIALS, resolve
+    from syncdemo.results import TrialResult
+
+    seen: Counter[str] = Counter()
+    ran = 0
+    while ran < trials:
+        config = resolve(
+            scenario,
+            sync="none",
+            trials=min(MAX_TRIALS, trials - ran),
+            switch_interval=interval,
+            race_budget=0.0,
+            timeout=HANG_S,
+        )
+        done: list[TrialResult] = []
+        try:
+            engine.run(scenario, config, on_trial=done.append)
+        except engine.ThreadsAbandoned:
+            seen[DEADLOCK] += 1
+            return seen, ran + len(done) + 1, True
+        except engine.EngineError as exc:
+            seen[label_of(exc.__cause__ or exc)] += 1
+            ran += 1
+        for trial in done:
+            details = trial.outcome.details
+            seen[DEADLOCK if "stuck" in details else str(details.get("outcome"))] += 1
+        ran += len(done)
+    return seen, ran, False
+
+
 def gil_search(scenario: Any, config: Any, bound: int, every: bool) -> Any:
     """With ``every``, every schedule at ``gil`` if there are at most UNBOUNDED_LIMIT;
     otherwise (or past that) within ``bound`` preemptions."""
@@ -289,9 +324,13 @@ def child(args: argparse.Namespace) -> None:
                     gil_schedule=list(failing.schedule) if failing is not None else None,
                 )
             searched = time.perf_counter()
-            seen, ran, hung = real_runs(
-                code, str(path), len(threads), args.trials, args.interval, lockstep=not gil
-            )
+            if args.runner == "run":
+                scenario = scenarios.get(str(path))
+                seen, ran, hung = engine_runs(scenario, args.trials, args.interval)
+            else:
+                seen, ran, hung = real_runs(
+                    code, str(path), len(threads), args.trials, args.interval, lockstep=not gil
+                )
             row.update(
                 trials=ran,
                 hung=hung,
@@ -370,7 +409,7 @@ def environment(python: str, venvs: Path) -> str:
 def run_child(python: str, args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     argv = [python, __file__, "--child", "--trials", str(args.trials)]
     argv += ["--max-preemptions", str(args.max_preemptions), "--interval", str(args.interval)]
-    argv += [f"--programs={p}" for p in args.programs]
+    argv += ["--runner", args.runner] + [f"--programs={p}" for p in args.programs]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=args.timeout)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -445,8 +484,8 @@ def parent(args: argparse.Namespace) -> int:
         [len(t) for row in cells.values() for t in row.values()] + [len(c) for c, _ in columns]
     )
     print(
-        f"failures in {args.trials:,} real runs (sys.setswitchinterval({args.interval:g})), "
-        "after the gil verdict on each GIL interpreter"
+        f"failures in {args.trials:,} real runs (sys.setswitchinterval({args.interval:g}), "
+        f"--runner {args.runner}), after the gil verdict on each GIL interpreter"
     )
     header = f"{'program':<{width}}" + "".join(f"{c:<{wide + 2}}" for c in with_gil)
     if without:
@@ -513,6 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-free-threaded", action="store_true", help="skip python3.13t")
     parser.add_argument("--max-preemptions", type=int, default=2, help="the bounded search's")
     parser.add_argument("--interval", type=float, default=1e-6, help="sys.setswitchinterval")
+    parser.add_argument(
+        "--runner",
+        choices=("walk", "run"),
+        default="walk",
+        help="real runs by batches of instances every thread walks (default), or by "
+        "syncdemo's engine, as `syncdemo run FILE.py --trials N` (slower, see above)",
+    )
     parser.add_argument("--venvs", type=Path, default=CACHE, help="where the venvs are kept")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per interpreter")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
