@@ -3,55 +3,69 @@ tests/test_explore_truth.py, searched at ``--granularity gil`` and run for real 
 GIL CPython here.
 
 Run by hand (not by CI):  python benchmarks/explore_truth.py [--trials 20000]
-[--programs TEXT]... [--python PATH]... [--no-free-threaded]
+[--programs TEXT]... [--python PATH]... [--no-free-threaded] [--runner walk|run]
 
-For each program of the corpus (``CORPUS``, rendered as a scenario file by
+For each program of the corpus (``CORPUS``, written as a scenario file by
 tests/enumerator.py's ``render``; ``--programs`` keeps the names that contain any of the
-given texts), on each interpreter, in a child process of that interpreter:
+given texts, case-insensitive), on each interpreter, in a child process of that
+interpreter:
 
 1. The *failure*: a final state that no serial run of the program ends in. The program is
-   run with its threads one after another, in every order, and the scenario file gets
-   ``check()`` = "``outcome()`` is one of those states" (a worker's exception, or a
-   deadlock, is a failure too, as the explorer counts them).
-2. The ``gil`` verdict: ``explore(..., granularity="gil")`` over every schedule (if the
-   tree has at most 1,000), else within ``--max-preemptions`` (2). A failing schedule
-   there: *possible with the GIL* (``gil``). None: the same program at ``opcode``
-   granularity within one preemption says whether it fails once threads run in parallel
-   (``par``, "needs threads that run in parallel") or not at all (``ok``).
+   run with its threads one after another, in every order, and the scenario file's
+   ``check()`` (``return True`` as rendered) becomes "``outcome()`` is one of those
+   states"; a worker's exception, or a deadlock, is a failure too, as the explorer counts
+   them (unless a serial run ends that way).
+2. The ``gil`` verdict: ``explore(scenario, config, granularity="gil", ...)`` over every
+   schedule when the tree is small (the enumerator's count, within the test's own cap of
+   150, and then at most 1,000 schedules of the explorer's), else within
+   ``--max-preemptions`` (2). A failing schedule there: *possible with the GIL* (``gil``).
+   None: a search at ``opcode`` within one preemption (as the test holds opcode) says
+   whether the program fails once threads run in parallel (``par``, "needs threads that
+   run in parallel") or not at all (``ok``).
 3. Real runs: ``--trials`` runs of the program on real threads with
    ``sys.setswitchinterval(1e-6)``, each on fresh state (the file's module executed anew,
-   then ``setup()``), counting the runs that ended in a failure.
+   for its module global, then ``setup()``), counting the runs that ended in a failure.
 
 A program the gil search calls impossible (``par`` or ``ok``) that failed in a real run on
-a GIL interpreter is an explorer bug: it is listed as a CONTRADICTION and the script exits
-1. So is a real outcome that an exhaustive gil search did not reach at all (whether or not
-it is a failure); outside a bounded search it is only noted (it may need more
-preemptions). A program the search calls possible that never failed is listed, not an
-error: its window can be rarer than the trials.
+a GIL interpreter is an explorer bug: it is printed as a CONTRADICTION, with its counts
+and outcomes, and the script exits 1. So is a real outcome that an exhaustive gil search
+never reached, failure or not; beyond a bounded search it is only marked ``+`` (it may
+take more preemptions). A program called possible that never failed is marked ``?`` and
+listed, not an error: its window can be rarer than the trials. Exit status 2: an
+interpreter could not be measured (its venv, or its child, failed).
 
-How the real runs are made. ``syncdemo run FILE.py --trials N`` starts the threads of each
-trial afresh behind a barrier, and a program of a few lines is over (about a microsecond)
-before the second thread has woken: 0 of 5,000 trials of "lost update, a C call between"
-lost an update, 0 of 3,000 of its three-thread version (3.11.7, ``--switch-interval
-1e-06 --race-budget 0``). Here, instead, a batch of 1,000 fresh instances is made first and
+How the real runs are made (``--runner walk``, the default). ``syncdemo run FILE.py
+--trials 5000 --switch-interval 1e-06 --race-budget 0`` starts each trial's threads afresh
+behind a barrier, and a program of a few lines is over in about a microsecond, mostly
+before the second thread has even woken: on 3.11.7 it lost an update in 0 to 2 of 5,000
+trials of "lost update, a C call between" and of its three-thread version (two runs each,
+5.4 to 6 s a run, about 1.1 ms a trial). Here a batch of 1,000 fresh instances is made first, and
 every thread walks the same list, calling ``worker(i)`` on each in turn: the threads are
-then both running and a few instances apart whenever the GIL changes hands, and a thread
-that loses it inside an instance's window is overtaken by the other on that very instance
-(about one run in 1,000 to 5,000 loses an update where the GIL allows it). Each instance
-is still one run of the program on real threads, alone on its own state: nothing in the
-program changed, only what the threads do before and after it. A batch that has not ended
-after 30 s counts as a deadlock and ends that program's runs.
+both running, a few instances apart, whenever the GIL changes hands, and a thread that
+loses it inside an instance's window is overtaken by the other on that very instance.
+That is about as many failures per run as the engine's (1 to 15 in 20,000 below where the
+GIL allows one) for some 50 µs a run instead of 1.1 ms, most of it executing the module
+anew. Each instance is still one run of the program on real threads, alone on its own
+state: nothing in the program changed, only what the threads do before and after it. On
+the free-threaded build the threads also wait for each other at every instance (spinning
+with ``sched_yield``), so that they run each one at the same time, in parallel. A batch
+that has not ended after 30 s counts as one deadlock and ends that program's runs.
+``--runner run`` counts the real runs with syncdemo's engine instead, as ``syncdemo run``
+makes them (about 20 times slower per run; a worker's exception ends that call of the
+engine and counts as one run).
 
-Each interpreter runs in its own venv, made on first use under
+Each interpreter runs in a venv of its own, made on first use (about a minute) under
 ``~/.cache/syncdemo-explore-truth/`` (``$XDG_CACHE_HOME``; ``--venvs DIR``) with ``pip
-install --prefer-binary -e '.[test]'`` from this checkout (the corpus module imports
-pytest and hypothesis), and this checkout first on its ``PYTHONPATH``; an interpreter that
+install --prefer-binary -e '.[test]'`` of this checkout (the corpus module imports pytest
+and hypothesis), and this checkout first on its ``PYTHONPATH``; an interpreter that
 already imports click, rich, pytest and hypothesis (a venv of the project) is used as it
-is. The default interpreters are the newest ~/.pyenv/versions/3.1X.* of 3.10 to 3.13, as
-.ci/run finds them (``python3.1X`` on the PATH otherwise), and the free-threaded build
-``~/.local/ft-python/bin/python3.13t``: on it there is no GIL, so it gets no verdict, only
-its real failures, in a column of its own (the failures that need threads in parallel
-should show there).
+is. The default interpreters are the newest ``~/.pyenv/versions/3.1X.*`` of 3.10 to 3.13,
+as .ci/run finds them (``python3.1X`` on the PATH otherwise), and the free-threaded build
+``~/.local/ft-python/bin/python3.13t`` when it exists: it has no GIL, so it gets no
+verdict and nothing to contradict, only its real failures, in a column of its own (where
+the ``par`` programs should fail). They run one after another.
+
+SAMPLE
 """
 
 from __future__ import annotations
@@ -484,8 +498,8 @@ def parent(args: argparse.Namespace) -> int:
         [len(t) for row in cells.values() for t in row.values()] + [len(c) for c, _ in columns]
     )
     print(
-        f"failures in {args.trials:,} real runs (sys.setswitchinterval({args.interval:g}), "
-        f"--runner {args.runner}), after the gil verdict on each GIL interpreter"
+        f"the gil verdict, then the runs that failed of {args.trials:,} real runs "
+        f"(sys.setswitchinterval({args.interval:g}), --runner {args.runner})"
     )
     header = f"{'program':<{width}}" + "".join(f"{c:<{wide + 2}}" for c in with_gil)
     if without:
@@ -497,10 +511,10 @@ def parent(args: argparse.Namespace) -> int:
             line += "| " + "".join(f"{row.get(c, 'n/a'):<{wide + 2}}" for c in without)
         print(line.rstrip())
     print(
-        "gil: possible with the GIL; par: needs threads that run in parallel (no failing "
-        "schedule at gil, one at opcode within 1 preemption); ok: no failure at either; "
-        "N/M: runs that failed / runs; ! contradiction, + outcome beyond the bound, "
-        "? never seen"
+        "gil: possible with the GIL (a failing schedule at gil); par: needs threads that run\n"
+        "in parallel (none at gil, one at opcode within 1 preemption); ok: no failure at\n"
+        "either; N/M: real runs that failed / real runs; ! contradiction, + outcome beyond\n"
+        "the bound, ? possible but never seen"
     )
     bounded = [
         f"{p} ({', '.join(c for c, r in rows.items() if r.get('bound') is not None)})"
