@@ -432,8 +432,9 @@ def run_child(python: str, args: argparse.Namespace) -> tuple[dict[str, Any], li
     return lines[0], lines[1:]
 
 
-def cell(row: dict[str, Any]) -> str:
-    text = f"{row['failures']}/{row['trials']}"
+def cell(row: dict[str, Any], trials: int) -> str:
+    """``gil 4``: the verdict and the real runs that failed (``/M`` when fewer ran)."""
+    text = f"{row['failures']}" + (f"/{row['trials']}" if row["trials"] != trials else "")
     if row.get("verdict"):
         text = f"{row['verdict']} {text}"
     if row["hung"]:
@@ -493,17 +494,18 @@ def parent(args: argparse.Namespace) -> int:
     with_gil = [c for c, gil in columns if gil]
     without = [c for c, gil in columns if not gil]
     width = max(len(p) for p in table) + 2
-    cells = {p: {c: cell(r) for c, r in rows.items()} for p, rows in table.items()}
+    cells = {p: {c: cell(r, args.trials) for c, r in rows.items()} for p, rows in table.items()}
     wide = max(
         [len(t) for row in cells.values() for t in row.values()] + [len(c) for c, _ in columns]
     )
     print(
-        f"the gil verdict, then the runs that failed of {args.trials:,} real runs "
+        f"each GIL interpreter's gil verdict, then how many of {args.trials:,} real runs failed\n"
         f"(sys.setswitchinterval({args.interval:g}), --runner {args.runner})"
+        + ("; right of |, builds without a GIL: no verdict" if without else "")
     )
     header = f"{'program':<{width}}" + "".join(f"{c:<{wide + 2}}" for c in with_gil)
     if without:
-        header += "| " + "".join(f"{c + ' (no GIL)':<{wide + 2}}" for c in without)
+        header += "| " + "".join(f"{c:<{wide + 2}}" for c in without)
     print(header.rstrip())
     for program, row in cells.items():
         line = f"{program:<{width}}" + "".join(f"{row.get(c, 'n/a'):<{wide + 2}}" for c in with_gil)
@@ -513,8 +515,8 @@ def parent(args: argparse.Namespace) -> int:
     print(
         "gil: possible with the GIL (a failing schedule at gil); par: needs threads that run\n"
         "in parallel (none at gil, one at opcode within 1 preemption); ok: no failure at\n"
-        "either; N/M: real runs that failed / real runs; ! contradiction, + outcome beyond\n"
-        "the bound, ? possible but never seen"
+        "either; /M: only M runs (a batch hung); ! contradiction, + outcome beyond the\n"
+        "bound, ? possible but never seen"
     )
     bounded = [
         f"{p} ({', '.join(c for c, r in rows.items() if r.get('bound') is not None)})"
