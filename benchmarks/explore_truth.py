@@ -39,11 +39,12 @@ How the real runs are made (``--runner walk``, the default). ``syncdemo run FILE
 behind a barrier, and a program of a few lines is over in about a microsecond, mostly
 before the second thread has even woken: on 3.11.7 it lost an update in 0 to 2 of 5,000
 trials of "lost update, a C call between" and of its three-thread version (two runs each,
-5.4 to 6 s a run, about 1.1 ms a trial). Here a batch of 1,000 fresh instances is made first, and
-every thread walks the same list, calling ``worker(i)`` on each in turn: the threads are
-both running, a few instances apart, whenever the GIL changes hands, and a thread that
-loses it inside an instance's window is overtaken by the other on that very instance.
-That is about as many failures per run as the engine's (1 to 15 in 20,000 below where the
+5.4 to 6 s a run, about 1.1 ms a trial). Here a batch of 1,000 fresh instances is made
+first, and every thread walks the same list, calling ``worker(i)`` on each in turn: the
+threads are both running, a few instances apart, whenever the GIL changes hands, and a
+thread that loses it inside an instance's window is overtaken by the other on that very
+instance.
+That is about as many failures per run as the engine's (0 to 26 in 20,000 below where the
 GIL allows one) for some 50 µs a run instead of 1.1 ms, most of it executing the module
 anew. Each instance is still one run of the program on real threads, alone on its own
 state: nothing in the program changed, only what the threads do before and after it. On
@@ -65,7 +66,53 @@ as .ci/run finds them (``python3.1X`` on the PATH otherwise), and the free-threa
 verdict and nothing to contradict, only its real failures, in a column of its own (where
 the ``par`` programs should fail). They run one after another.
 
-SAMPLE
+Measured on 2026-12-02 at commit ``50c266f`` on the 2-CPU VM, nearly idle (load average
+2), the venvs already made: 67 s in all, 8 to 19 s an interpreter, of which the searches
+took 2 to 8 s (3.12 and 3.13 the most: the three-thread programs at 2 preemptions); at a
+load average of 9 from other work the same run took 5 minutes::
+
+    $ python benchmarks/explore_truth.py
+    each GIL interpreter's gil verdict, then how many of 20,000 real runs failed
+    (sys.setswitchinterval(1e-06), --runner walk); right of |, builds without a GIL: no verdict
+    program                                  3.10.13   3.11.7    3.12.1    3.13.0    | 3.13.15t
+    lost update, two lines                   par 0     par 0     par 0     par 0     | 73
+    lost update, a C call between            gil 1     gil 3     gil 6     gil 9     | 171
+    lost update, a Python call between       gil 1     gil 4     gil 4     gil 4     | 301
+    x += 1 (one line)                        par 0     par 0     par 0     par 0     | 44
+    locked read-modify-write                 ok 0      ok 0      ok 0      ok 0      | 0
+    three threads, locked                    ok 0      ok 0      ok 0      ok 0      | 0
+    three threads, unlocked, a call between  gil 9     gil 11    gil 26    gil 12    | 278
+    a private attribute                      gil 2     gil 9     gil 8     gil 8     | 181
+    a module global                          gil 0?    gil 9     gil 11    gil 4     | 178
+    d[k] = d.get(k, 0) + 1                   gil 2     gil 4     gil 10    gil 14    | 97
+    different keys of one dict               ok 0      ok 0      ok 0      ok 0      | 0
+    reorder (SCTBench)                       par 0     par 0     par 0     par 0     | 27
+    check then act (account, SCTBench)       gil 4     gil 11    gil 7     gil 9     | 124
+    two stages (twostage, SCTBench)          ok 0      ok 0      ok 0      ok 0      | 0
+    wrong lock use (wronglock, SCTBench)     gil 2     gil 11    gil 9     gil 4     | 133
+    an assertion that a race breaks          gil 1     gil 6     gil 7     gil 5     | 44
+    gil: possible with the GIL (a failing schedule at gil); par: needs threads that run
+    in parallel (none at gil, one at opcode within 1 preemption); ok: no failure at
+    either; /M: only M runs (a batch hung); ! contradiction, + outcome beyond the
+    bound, ? possible but never seen
+    gil search within 2 preemptions (too many schedules for all):
+      locked read-modify-write (3.10.13)
+      three threads, locked (3.10.13, 3.11.7, 3.12.1, 3.13.0)
+      three threads, unlocked, a call between (3.10.13, 3.11.7, 3.12.1, 3.13.0)
+      two stages (twostage, SCTBench) (3.10.13, 3.11.7, 3.12.1, 3.13.0)
+    ? a module global on 3.10.13: possible with the GIL, 0 of 20,000 runs failed
+    no contradiction: real GIL runs agree with the gil verdict (3.10.13, 3.11.7, 3.12.1, 3.13.0)
+
+No contradiction: no ``par`` or ``ok`` program failed on a GIL interpreter, nor in
+200,000 runs each (``--trials 200000 --no-free-threaded --programs 'two lines'
+--programs 'x +=' --programs reorder --programs locked --programs 'different keys'
+--programs 'two stages'``, 199 s: 0 everywhere, while "three threads, unlocked, a call
+between", which ``locked`` also picks, failed 77 to 150 times). Every ``gil`` program
+failed for real (1 to 26 runs in 20,000) except in a cell or two of a run (``?``, another
+cell each time): a window as short as one C call, where the GIL seldom changes hands.
+The free-threaded build failed every program that the opcode search fails, ``par`` ones
+included, and none of the ``ok`` ones; on a busy machine its threads overlap less and
+some of its counts drop to 0.
 """
 
 from __future__ import annotations
