@@ -8,6 +8,7 @@ Only click is imported here at module level (``syncdemo --help`` stays fast).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from syncdemo.cli.output import OutputOptions, output_options_for
 from syncdemo.engine.config import fresh_seed
 
 if TYPE_CHECKING:
+    from syncdemo.cli.output import StatusLine
+    from syncdemo.explore.explorer import OnProgress
     from syncdemo.explore.report import Report
     from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
@@ -187,19 +190,28 @@ def explore(
                 raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
             report = replace(report, replay=run)
         else:
+            from syncdemo.cli.output import StatusLine
+
+            most = limit or scenario.explore_limit or DEFAULT_LIMIT
+            status = StatusLine(out)
             try:
                 found = explorer.explore(
                     scenario,
                     config,
                     granularity=granularity,
                     max_preemptions=bound,
-                    limit=limit or scenario.explore_limit or DEFAULT_LIMIT,
+                    limit=most,
                     random=runs,
                     seed=fresh_seed(seed) if runs is not None else 0,
                     name=report.name,
+                    on_progress=_progress(
+                        status, report.name or report.scenario, bound, most, runs
+                    ),
                 )
             except explorer.ExploreInterrupted as stop:  # what it found so far, shown
                 found = stop.partial
+            finally:
+                status.stop()
             report = replace(report, exploration=found)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -259,6 +271,27 @@ def _report(scenario: Scenario[Any], config: RunConfig, granularity: str, name: 
         roles=scenario.roles_note(config),
         granularity=granularity,
     )
+
+
+def _progress(
+    status: StatusLine, scenario: str, bound: int | None, limit: int, runs: int | None
+) -> OnProgress:
+    """The explorer's progress callback: the status line, with each search's rate."""
+    from syncdemo.render.explore import progress_line
+
+    first: dict[str, tuple[float, int]] = {}  # each search: when it first reported, and how many
+
+    def on_progress(stage: str, made: int) -> None:
+        now = time.monotonic()
+        since, then = first.setdefault(stage, (now, made))
+
+        def line() -> Any:
+            rate = (made - then) / (now - since) if now - since > 0.2 else None
+            return progress_line(scenario, stage, made, rate, bound, limit, runs)
+
+        status.update(line)
+
+    return on_progress
 
 
 def _emit(

@@ -269,3 +269,42 @@ def quiz_reveal(report: Report, run: RealExecution, answer: str, right: bool) ->
         step_table(run, report.threads, "the same schedule, with the values"),
         execution_notes(report, run),
     )
+
+
+#: What each search of an exploration is doing, for the progress line (keys are
+#: syncdemo.explore.explorer's stages; not imported: the explorer is heavier than this).
+STAGES = {
+    "search": "",
+    "no way back": "finding the step with no way back, ",
+    "gil": "checking at --granularity gil, ",
+}
+
+
+def progress_line(
+    scenario: str,
+    stage: str,
+    schedules: int,
+    rate: float | None,
+    bound: int | None,
+    limit: int,
+    runs: int | None = None,
+) -> Text:
+    """The one line a search in progress shows on the terminal: which search, its bound,
+    schedules run so far (and the --limit, or the number of --random runs), how fast."""
+    what = STAGES.get(stage, f"{stage}, ")
+    if runs is not None and stage == "search":
+        head = f"PCT: {schedules:,} of {runs:,} random schedules"
+    else:
+        k = "every schedule" if bound is None else f"at most {bound} preemptions"
+        if bound == 1:
+            k = k[:-1]
+        cap = f" (--limit {limit:,})" if stage != "no way back" else ""
+        head = f"{what}{k}: {schedules:,} schedules{cap}"
+    parts = [head]
+    if rate is not None:
+        parts.append(f"{rate:,.0f}/s")
+    parts.append("Ctrl-C stops and shows what was found")
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"explore {scenario}", style="bold")
+    line.append(" · " + " · ".join(parts))
+    return line
