@@ -273,7 +273,7 @@ def test_the_progress_line_says_what_runs_how_fast_and_the_bound() -> None:
 
     assert line(SEARCH, 12345, 1234.4, None, 20000) == (
         "explore counter · every schedule: 12,345 schedules (--limit 20,000) · 1,234/s · "
-        "Ctrl-C stops and shows what was found"
+        "Ctrl-C: stop and report"
     )
     assert "at most 1 preemption: 7 schedules (--limit 9) · " in line(SEARCH, 7, 1.0, 1, 9)
     assert "checking at --granularity gil, at most 2 preemptions: 5 schedules" in line(

@@ -303,7 +303,7 @@ def progress_line(
     parts = [head]
     if rate is not None:
         parts.append(f"{rate:,.0f}/s")
-    parts.append("Ctrl-C stops and shows what was found")
+    parts.append("Ctrl-C: stop and report")
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"explore {scenario}", style="bold")
     line.append(" · " + " · ".join(parts))
