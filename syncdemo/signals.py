@@ -13,6 +13,12 @@ A signal the user's shell ignores (``nohup``, a background job's SIGINT) stays i
 The handlers remember which signal came, so that code catching a ``KeyboardInterrupt`` can
 tell a real one from one that a plugin or a user's file raised itself
 (:func:`received`).
+
+Code that must not be cut short at an arbitrary instruction (``explore``: its driver hands
+a turn among worker threads, and an exception raised in it while a worker holds the turn
+leaves them half-unwound) runs in a :func:`polled` block instead: there a signal is only
+recorded, the code asks :func:`pending` at the points where it can stop cleanly, stops,
+and takes it (:func:`take`); one nobody took raises when the block ends.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -44,10 +51,25 @@ _received: list[int] = []
 #: Set while a few lines must not be cut short (a temporary file being named).
 _deferred: list[int] = []
 _deferring = threading.local()
+#: One entry per polled() block active in the main thread.
+_polling: list[bool] = []
+#: The signals that came within the polled() blocks and were not taken: (signum, when).
+_pending: list[tuple[int, float]] = []
+#: A signal that comes when another has been pending this long raises at once, polled or
+#: not: the code that should have stopped at its next safe point never got there (the
+#: user's own setup code looping, say), and the user insists.
+INSIST_S = 2.0
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
+    if _polling:
+        now = time.monotonic()
+        if _pending and now - _pending[0][1] >= INSIST_S:
+            _pending.clear()
+            _raise(signum)
+        _pending.append((signum, now))
+        return
     if getattr(_deferring, "depth", 0):
         _deferred.append(signum)
         return
@@ -124,3 +146,45 @@ def deferred() -> Iterator[None]:
             signum = _deferred.pop()
             _deferred.clear()
             _raise(signum)
+
+
+@contextlib.contextmanager
+def polled() -> Iterator[None]:
+    """Within the block, a signal that would raise (SIGINT, SIGTERM and SIGHUP under
+    :func:`handled`; SIGINT anywhere, Python's default handler being replaced for the
+    block) is only recorded, for :func:`pending`; one that no code took (:func:`take`)
+    raises when the outermost block ends. A second signal, more than :data:`INSIST_S`
+    after the first, raises at once. Outside the main thread, where no signal handler
+    runs, the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: Any = None
+    if not _polling:
+        _pending.clear()
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            previous = signal.signal(signal.SIGINT, _handler)
+    _polling.append(True)
+    try:
+        yield
+    finally:
+        _polling.pop()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if not _polling and _pending:
+            signum = _pending[0][0]
+            _pending.clear()
+            _raise(signum)
+
+
+def pending() -> int | None:
+    """The signal that came within the :func:`polled` block and was not taken yet, or
+    None. Cheap, and safe to ask from any thread."""
+    return _pending[0][0] if _pending else None
+
+
+def take() -> int | None:
+    """:func:`pending`, which is then handled by the caller (it will not raise)."""
+    signum = pending()
+    _pending.clear()
+    return signum

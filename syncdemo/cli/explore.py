@@ -8,6 +8,7 @@ Only click is imported here at module level (``syncdemo --help`` stays fast).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from syncdemo.cli.output import OutputOptions, output_options_for
 from syncdemo.engine.config import fresh_seed
 
 if TYPE_CHECKING:
+    from syncdemo.cli.output import StatusLine
+    from syncdemo.explore.explorer import OnProgress
     from syncdemo.explore.report import Report
     from syncdemo.results import RunConfig
     from syncdemo.scenarios.base import Scenario
@@ -147,6 +150,8 @@ def explore(
       syncdemo explore counter -n 1 --schedule 0,1,1,0
       syncdemo explore counter --quiz
       syncdemo explore counter -f json | jq .explored.counterexample.replay
+
+    Ctrl-C stops a search and shows what it found so far (exit status 130).
     """
     _check_combinations(schedule, runs, quiz, answer)
     if export_trace is not None:
@@ -185,16 +190,28 @@ def explore(
                 raise click.BadParameter(str(exc), param_hint="'--schedule'") from None
             report = replace(report, replay=run)
         else:
-            found = explorer.explore(
-                scenario,
-                config,
-                granularity=granularity,
-                max_preemptions=bound,
-                limit=limit or scenario.explore_limit or DEFAULT_LIMIT,
-                random=runs,
-                seed=fresh_seed(seed) if runs is not None else 0,
-                name=report.name,
-            )
+            from syncdemo.cli.output import StatusLine
+
+            most = limit or scenario.explore_limit or DEFAULT_LIMIT
+            status = StatusLine(out)
+            try:
+                found = explorer.explore(
+                    scenario,
+                    config,
+                    granularity=granularity,
+                    max_preemptions=bound,
+                    limit=most,
+                    random=runs,
+                    seed=fresh_seed(seed) if runs is not None else 0,
+                    name=report.name,
+                    on_progress=_progress(
+                        status, report.name or report.scenario, bound, most, runs
+                    ),
+                )
+            except explorer.ExploreInterrupted as stop:  # what it found so far, shown
+                found = stop.partial
+            finally:
+                status.stop()
             report = replace(report, exploration=found)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -207,6 +224,11 @@ def explore(
     except RuntimeError as exc:  # a worker failed, or the code cannot be explored
         opt.show_traceback(exc)
         raise click.ClickException(str(exc)) from None
+    e = report.exploration
+    if e is not None and e.interrupted:  # the partial report, no file (-o, --export-trace)
+        _emit(report, out, complete=False)
+        click.echo(f"Interrupted after {e.schedules:,} schedules: the report is partial.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     _emit(report, out)
     shown = report.replay or (report.exploration and report.exploration.counterexample)
     if export_trace is not None and shown:
@@ -214,7 +236,6 @@ def explore(
         from syncdemo.render.trace import schedule_trace
 
         write_file(export_trace, schedule_trace(shown, report.threads, report.scenario))
-    e = report.exploration
     if e is not None and not e.complete:
         click.echo(
             f"Stopped at the --limit of {e.limit:,} runs: the search is incomplete.", err=True
@@ -252,8 +273,36 @@ def _report(scenario: Scenario[Any], config: RunConfig, granularity: str, name: 
     )
 
 
-def _emit(report: Report, out: OutputOptions, extra: dict[str, Any] | None = None) -> None:
-    """The report through the shared output path (table or json, -o, -q)."""
+def _progress(
+    status: StatusLine, scenario: str, bound: int | None, limit: int, runs: int | None
+) -> OnProgress:
+    """The explorer's progress callback: the status line, with each search's rate."""
+    from syncdemo.render.explore import progress_line
+
+    first: dict[str, tuple[float, int]] = {}  # each search: when it first reported, and how many
+
+    def on_progress(stage: str, made: int) -> None:
+        now = time.monotonic()
+        since, then = first.setdefault(stage, (now, made))
+
+        def line() -> Any:
+            rate = (made - then) / (now - since) if now - since > 0.2 else None
+            return progress_line(scenario, stage, made, rate, bound, limit, runs)
+
+        status.update(line)
+
+    return on_progress
+
+
+def _emit(
+    report: Report,
+    out: OutputOptions,
+    extra: dict[str, Any] | None = None,
+    *,
+    complete: bool = True,
+) -> None:
+    """The report through the shared output path (table or json, -o, -q); ``-o FILE`` is
+    written only if ``complete``."""
     from syncdemo.cli.output import Session
 
     def table() -> Any:
@@ -267,7 +316,7 @@ def _emit(report: Report, out: OutputOptions, extra: dict[str, Any] | None = Non
         return json.dumps({**report.to_dict(), **(extra or {})}, indent=2)
 
     with Session(out, total_trials=0) as session:
-        session.finish(table, {"json": as_json})
+        session.finish(table, {"json": as_json}, complete=complete)
 
 
 def interactive() -> bool:

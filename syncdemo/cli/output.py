@@ -11,7 +11,8 @@ One decorator gives every command the same output options, and one
   ``os.replace``): an interrupted or failed command leaves the old file, or none; only
   a regular file is replaced so (through a symlink, its target): a device, a FIFO or
   ``/dev/stdout`` is written through;
-- a progress bar goes to stderr, only when stderr is a terminal and ``-q`` is not given.
+- a progress bar (or :class:`StatusLine`) goes to stderr, only when stderr is a terminal
+  and ``-q`` is not given.
 
 Only click is imported at module level, so ``--help`` and completion stay fast.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.live import Live
     from rich.progress import Progress, TaskID
 
     from syncdemo.results import TrialResult
@@ -409,5 +412,66 @@ def _progress_bar() -> Progress | None:
         auto_refresh=False,
         transient=True,
         redirect_stdout=False,  # data written to stdout stays on stdout
+        redirect_stderr=False,
+    )
+
+
+#: Columns a status line leaves free at its end (the terminal echoes Ctrl-C as "^C").
+ECHO_ROOM = 3
+
+
+class StatusLine:
+    """One line of progress on stderr, rewritten in place and taken off by :meth:`stop`:
+    only when stderr is a terminal and ``-q`` is not given, and only once ``after_s`` have
+    passed (a command that ends sooner shows none). :meth:`update` draws it, at most
+    ``per_second`` times a second; it is called between units of work, never by a timer
+    thread (see :func:`_progress_bar`)."""
+
+    def __init__(self, options: OutputOptions, after_s: float = 1.0, per_second: float = 8.0):
+        self._live = None if options.quiet else _status_live()
+        self._next = time.monotonic() + after_s
+        self._gap = 1.0 / per_second
+        self._started = False
+
+    def update(self, line: Callable[[], RenderableType]) -> None:
+        """Draw ``line()`` now, if it is time to (``line`` is called only then)."""
+        if self._live is None:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self._gap
+        from rich.text import Text
+
+        if not self._started:
+            self._started = True
+            self._live.start()
+        shown = line()
+        if isinstance(shown, Text):  # room left for the terminal's echo of ^C: a line it
+            # wrapped would be one more than Rich takes off at the end
+            shown.truncate(max(10, self._live.console.width - ECHO_ROOM), overflow="ellipsis")
+        self._live.update(shown, refresh=True)
+
+    def stop(self) -> None:
+        """Take the line off the terminal (before anything else is printed there)."""
+        if self._live is not None and self._started:
+            self._live.stop()
+        self._live = None
+
+
+def _status_live() -> Live | None:
+    """A transient one-line display on stderr, or None when stderr is not a terminal."""
+    from rich.live import Live
+
+    from syncdemo.render.console import make_console
+
+    console = make_console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        return None
+    return Live(
+        console=console,
+        auto_refresh=False,
+        transient=True,
+        redirect_stdout=False,
         redirect_stderr=False,
     )

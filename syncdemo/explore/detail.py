@@ -67,9 +67,11 @@ def number(label: str) -> tuple[int, str]:
     return (int(digits), "") if digits.lstrip("-").isdigit() else (0, label)
 
 
-def unreachable_from(runner: Runner, best: RunOutcome, bound: int | None) -> int | None:
+def unreachable_from(
+    runner: Runner, best: RunOutcome, bound: int | None, progress: search.Progress | None = None
+) -> int | None:
     """The fewest steps of ``best`` after which no continuation keeps the invariant
-    (within the bound), found by bisection; None if the budget ran out."""
+    (within the bound), found by bisection; None if the budget ran out (or a signal came)."""
     schedule = best.end.schedule
 
     def can_pass(n: int) -> bool | None:
@@ -79,6 +81,7 @@ def unreachable_from(runner: Runner, best: RunOutcome, bound: int | None) -> int
             limit=UNREACHABLE_BUDGET,
             prefix=schedule[:n],
             stop=lambda r: r.ok,
+            progress=progress,
         )
         if found.passed:
             return True
@@ -111,13 +114,24 @@ def detail(
 
 
 def execution(
-    runner: Runner, run: RunOutcome, command: Command, unreachable: int | None, given: int
+    runner: Runner,
+    run: RunOutcome,
+    command: Command,
+    unreachable: int | None,
+    given: int,
+    *,
+    recorded: bool = True,
 ) -> RealExecution:
+    """``run`` as report data; ``recorded``: it was run with ``detail`` (the values each
+    step read and wrote, the state after it), else only its lines are known (a search's
+    own run), and so not the write that broke the invariant."""
     steps = []
     broke_at = None
     if run.failed:
         if run.how in ENDS:
             broke_at = len(run.end.steps)
+        elif not recorded:
+            pass
         else:
             writes = [i for i, s in enumerate(run.end.steps, 1) if s.wrote]
             broke_at = writes[-1] if writes else len(run.end.steps)
@@ -151,6 +165,7 @@ def execution(
         replay=command(run.end.schedule),
         given=given,
         error=run.error,
+        recorded=recorded,
     )
 
 
@@ -169,9 +184,18 @@ def value(a: AccessRecord) -> Value:
 
 
 def fails_at_gil(
-    scenario: Scenario[Any], config: RunConfig, bound: int | None, limit: int, step_limit: int
-) -> bool:
+    scenario: Scenario[Any],
+    config: RunConfig,
+    bound: int | None,
+    limit: int,
+    step_limit: int,
+    progress: search.Progress | None = None,
+) -> bool | None:
+    """Whether a search at ``gil`` granularity finds a failure too (None: a signal stopped
+    it before it found one)."""
     target = Target(scenario, config)
     with Runner(target, GIL, step_limit) as runner:
-        found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed)
+        found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed, progress=progress)
+    if found.best is None and found.interrupted:
+        return None
     return found.best is not None

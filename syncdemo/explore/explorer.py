@@ -3,15 +3,24 @@ pieces ``play`` needs (what each thread would do next after a prefix, a hint).
 
 Every function builds a :class:`~syncdemo.explore.runner.Runner` (patched primitives,
 tracer, controller) for the duration of the call and returns plain data from results.py.
+
+Ctrl-C (or SIGTERM) never lands in the middle of a schedule: each function runs in a
+:func:`syncdemo.signals.polled` block, the run in progress stops at its next switch point
+and the search after it. :func:`explore` then raises :class:`ExploreInterrupted` with what
+it explored so far; the others raise the plain ``KeyboardInterrupt`` once their threads are
+unwound.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from syncdemo import signals
 from syncdemo.explore import detail, search
 from syncdemo.explore.results import (
     GIL,
@@ -20,7 +29,8 @@ from syncdemo.explore.results import (
     RealExploration,
     SourceLine,
 )
-from syncdemo.explore.runner import DEADLOCK, LIVELOCK, STEP_LIMIT, Runner
+from syncdemo.explore.runner import DEADLOCK, LIVELOCK, STEP_LIMIT, Runner, RunOutcome
+from syncdemo.explore.steps import INTERRUPTED
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
@@ -32,6 +42,24 @@ LIVELOCK_SHOWN = 30
 DEFAULT_MAX_PREEMPTIONS = 2
 
 Command = detail.Command
+
+#: The searches of :func:`explore`, as a progress display names them: the search itself,
+#: the one for the step after which there is no way back, the check at ``gil`` granularity.
+SEARCH = "search"
+NO_WAY_BACK = "no way back"
+AT_GIL = "gil"
+#: Told after each schedule a search of :func:`explore` counts: which search, and how
+#: many schedules it has run so far.
+OnProgress = Callable[[str, int], None]
+
+
+class ExploreInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, SIGHUP) during :func:`explore`; ``partial`` is what it explored
+    before (``interrupted`` is set, and ``complete`` unless the search had ended)."""
+
+    def __init__(self, partial: RealExploration) -> None:
+        super().__init__()
+        self.partial = partial
 
 
 class SourceChanged(ValueError):
@@ -112,32 +140,73 @@ def explore(
     classify: bool = True,
     command: Command | None = None,
     name: str = "",
+    on_progress: OnProgress | None = None,
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
     schedule (fewest preemptions, then fewest steps), replayed in detail.
 
     ``random=N`` runs N PCT schedules (``seed``) instead of the bounded search. With
     ``classify``, a failure found at ``line`` or ``opcode`` is checked against a search at
-    ``gil`` granularity with the same bound, to say whether the GIL allows it."""
+    ``gil`` granularity with the same bound, to say whether the GIL allows it.
+
+    A signal (Ctrl-C) stops it at once, whichever search or replay runs then: it raises
+    :class:`ExploreInterrupted` with what was explored so far."""
+    with signals.polled():
+        exploration = _explore(
+            scenario,
+            config,
+            granularity=granularity,
+            max_preemptions=max_preemptions,
+            limit=limit,
+            random=random,
+            seed=seed,
+            step_limit=step_limit,
+            classify=classify,
+            command=command,
+            name=name,
+            on_progress=on_progress,
+        )
+        if signals.take() is not None or exploration.interrupted:
+            raise ExploreInterrupted(replace(exploration, interrupted=True))
+    return exploration
+
+
+def _explore(
+    scenario: Scenario[Any],
+    config: RunConfig,
+    *,
+    granularity: str,
+    max_preemptions: int | None,
+    limit: int,
+    random: int | None,
+    seed: int,
+    step_limit: int,
+    classify: bool,
+    command: Command | None,
+    name: str,
+    on_progress: OnProgress | None,
+) -> RealExploration:
     target = Target(scenario, config)
     command = command or replay_command(target.config, granularity, target.fingerprint(), name)
     began = time.perf_counter()
     with Runner(target, granularity, step_limit) as runner:
         if random is not None:
-            found = search.pct(runner, random, seed)
+            found = search.pct(runner, random, seed, progress=_counter(on_progress, SEARCH))
             mode = "random"
         else:
-            found = search.dfs(runner, max_preemptions, limit=limit)
+            found = search.dfs(
+                runner, max_preemptions, limit=limit, progress=_counter(on_progress, SEARCH)
+            )
             mode = "exhaustive" if max_preemptions is None else "bounded"
         counterexample = None
         if found.best is not None:
             best = found.best
             unreachable = None
             if mode != "random" and found.complete and best.how != LIVELOCK:
-                unreachable = detail.unreachable_from(runner, best, max_preemptions)
-            counterexample = detail.detail(
-                runner, best.end.schedule, command, unreachable, best.how == LIVELOCK
-            )
+                unreachable = detail.unreachable_from(
+                    runner, best, max_preemptions, _counter(on_progress, NO_WAY_BACK)
+                )
+            counterexample = _shown(runner, best, command, unreachable)
             if best.how == LIVELOCK and len(counterexample.steps) > LIVELOCK_SHOWN:
                 cut = len(counterexample.steps) - LIVELOCK_SHOWN
                 counterexample = replace(
@@ -148,8 +217,15 @@ def explore(
     if counterexample is not None:
         if granularity == GIL:
             gil_found = True
-        elif classify:
-            gil_found = detail.fails_at_gil(scenario, config, max_preemptions, limit, step_limit)
+        elif classify and signals.pending() is None:
+            gil_found = detail.fails_at_gil(
+                scenario,
+                config,
+                max_preemptions,
+                limit,
+                step_limit,
+                _counter(on_progress, AT_GIL),
+            )
         if gil_found is not None:
             needs = GIL if gil_found else PARALLEL
             counterexample = detail.with_needs(counterexample, needs)
@@ -174,7 +250,34 @@ def explore(
         runs=random or 0,
         raw=None,
         gil_found=gil_found,
+        interrupted=found.interrupted or signals.pending() is not None,
     )
+
+
+def _shown(
+    runner: Runner, best: RunOutcome, command: Command, unreachable: int | None
+) -> RealExecution:
+    """The failing schedule ``best``, replayed in detail; after a signal (before that
+    replay, or during it) the search's own run of it, whose values were not recorded."""
+    if not runner.interrupted():
+        shown = detail.detail(runner, best.end.schedule, command, unreachable, best.how == LIVELOCK)
+        if shown.how != INTERRUPTED:
+            return shown
+    return detail.execution(
+        runner, best, command, unreachable, len(best.end.schedule), recorded=False
+    )
+
+
+def _counter(on_progress: OnProgress | None, stage: str) -> search.Progress | None:
+    """A search's progress callback: tells ``on_progress`` how many it has run so far."""
+    if on_progress is None:
+        return None
+    made = itertools.count(1)
+
+    def tick() -> None:
+        on_progress(stage, next(made))
+
+    return tick
 
 
 def replay(

@@ -61,6 +61,8 @@ class Report:
         e = self.exploration
         assert e is not None
         scope = self.scope(e)
+        if e.interrupted:
+            return self._interrupted_verdict(e, scope)
         if not e.complete:
             found = "A failing schedule was found" if e.counterexample else "No failure was found"
             return (
@@ -90,6 +92,27 @@ class Report:
         return (
             f"{e.violating:,} of {e.schedules:,} schedules break the invariant{dead} "
             f"({scope}){shortest}."
+        )
+
+    def _interrupted_verdict(self, e: RealExploration, scope: str) -> str:
+        """Never a proof: what the schedules run before the signal showed."""
+        ex = e.counterexample
+        if e.complete and ex is not None:
+            missing = []
+            if not ex.recorded:
+                missing.append("the values of the failing schedule")
+            if e.gil_found is None and self.granularity != "gil":
+                missing.append("whether the GIL allows it")
+            left = f", before {' and '.join(missing)} could be found out" if missing else ""
+            return (
+                f"Interrupted after the search: {e.violating:,} of {e.schedules:,} schedules "
+                f"break the invariant ({scope}){left}."
+            )
+        found = "a failing schedule was found" if ex is not None else "no failure was found"
+        return (
+            f"Interrupted: {found} in the {e.schedules:,} schedules run before it "
+            f"({scope}). This is partial: the rest were not run, so it proves nothing about "
+            "them."
         )
 
     def _replay_verdict(self, r: RealExecution) -> str:

@@ -139,9 +139,12 @@ class RealExecution:
     given: int = 0
     """How many steps the caller's schedule gave (the rest ran without preemption)."""
     error: str = ""
+    """When a worker raised in this schedule: which thread, and what."""
     elided: int = 0
     """Steps left out before the first one shown (a livelock shows only its last steps)."""
-    """When a worker raised in this schedule: which thread, and what."""
+    recorded: bool = True
+    """Whether the values each step read and wrote (and the state after it) were recorded:
+    not for a schedule shown as the search ran it (Ctrl-C came before its replay)."""
 
     @property
     def deadlocked(self) -> bool:
@@ -180,6 +183,7 @@ class RealExecution:
             "invariant_broken_at": self.broken_step,
             "initial": self.initial,
             "replay": self.replay,
+            "values_recorded": self.recorded,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -204,7 +208,7 @@ class RealExploration:
     hung: int
     elapsed_s: float
     complete: bool
-    """False when the run limit stopped the search: counts are then partial."""
+    """False when the run limit (or a signal) stopped the search: counts are then partial."""
     limit: int
     step_limit: int
     outcomes: tuple[OutcomeCount, ...]
@@ -218,6 +222,9 @@ class RealExploration:
     """Complete schedules without reduction, when that search was run too."""
     gil_found: bool | None = None
     """Whether a search at ``gil`` granularity, same bound, found a failure too."""
+    interrupted: bool = False
+    """A signal (Ctrl-C, SIGTERM) stopped the exploration: during the search (then it is
+    not ``complete``), or after it, before the report's other checks were done."""
 
     @property
     def violating(self) -> int:
@@ -241,6 +248,7 @@ class RealExploration:
             "cut": self.cut,
             "hung": self.hung,
             "complete": self.complete,
+            "interrupted": self.interrupted,
             "limit": self.limit,
             "step_limit": self.step_limit,
             "elapsed_s": self.elapsed_s,

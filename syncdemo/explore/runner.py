@@ -3,16 +3,20 @@ controller, and a :meth:`Runner.run` that executes one schedule of the real code
 
 Use it as a context manager: the patches live exactly as long as the ``with`` block, and
 threads left parked by a schedule (deadlocked, cut, pruned) are unwound before ``run``
-returns, so nothing outlives it.
+returns, so nothing outlives it. The block is a :func:`syncdemo.signals.polled` one: a
+signal (Ctrl-C) ends the run in progress at its next switch point (``interrupted``), the
+caller asks :meth:`Runner.interrupted` between runs, and a signal it did not take raises
+when the block ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
+from syncdemo import signals
 from syncdemo.engine.locks import Snapshot, describe_cycle, describe_graph, find_cycle
 from syncdemo.explore import patching, points, scheduler, tracking
 from syncdemo.explore.scheduler import Controller
@@ -82,21 +86,19 @@ class Runner:
         modules = list(points.iter_modules(target.files))
         codes = points.code_objects(modules, target.files)
         self.tracer = points.make_tracer(granularity, target.files, codes)
-        self._patch: Any = None
+        self._undo = contextlib.ExitStack()
         self.runs = 0
 
     def __enter__(self) -> Runner:
         if scheduler.active() is not None:
             raise RuntimeError("another exploration is running in this process")
-        self._patch = patching.patched()
-        self._patch.__enter__()
-        scheduler.set_active(self.controller)
-        try:
+        with contextlib.ExitStack() as stack:  # undone in reverse order, at __exit__
+            stack.enter_context(signals.polled())  # its end raises a signal no one took
+            stack.enter_context(patching.patched())
+            scheduler.set_active(self.controller)
+            stack.callback(scheduler.set_active, None)
             self.tracer.start()
-        except BaseException:
-            scheduler.set_active(None)
-            self._patch.__exit__(None, None, None)
-            raise
+            self._undo = stack.pop_all()
         return self
 
     def __exit__(
@@ -106,8 +108,12 @@ class Runner:
             self.controller.close()
             self.tracer.stop()
         finally:
-            scheduler.set_active(None)
-            self._patch.__exit__(t, e, tb)
+            self._undo.__exit__(t, e, tb)
+
+    @staticmethod
+    def interrupted() -> bool:
+        """Whether a signal (Ctrl-C) came: stop running schedules."""
+        return signals.pending() is not None
 
     def run(self, chooser: Chooser, *, detail: bool = False) -> RunOutcome:
         ctrl = self.controller

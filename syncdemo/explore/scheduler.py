@@ -19,6 +19,11 @@ else can, and never depends on how fast the machine is.
 The driver (the thread that called :meth:`Controller.run`) starts the threads, hands the
 first turn, and waits until the run is over (or until no switch point came for
 :data:`~syncdemo.explore.steps.HANG_S`: a thread blocked on something uncontrolled).
+
+A signal (Ctrl-C, SIGTERM) never raises in the driver while the workers run: the caller
+runs the exploration in a :func:`syncdemo.signals.polled` block, and the thread holding the
+turn ends the run at its next switch point (``interrupted``), so that it unwinds the way
+every run does. The caller stops between runs.
 """
 
 from __future__ import annotations
@@ -26,15 +31,20 @@ from __future__ import annotations
 import _thread
 import contextlib
 import functools
+import time
 import types
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from syncdemo import signals
 from syncdemo.explore import bytecode
 from syncdemo.explore.pool import Slot
 from syncdemo.explore.steps import (
     FREE,
     HANG_S,
+    INTERRUPT_GRACE_S,
+    INTERRUPTED,
+    POLL_S,
     RUNNING,
     STUCK_TIMEOUTS_PER_THREAD,
     YIELDED,
@@ -347,6 +357,9 @@ class Controller:
         if not live:
             self._how = "done"
             return None
+        if signals.pending() is not None:  # Ctrl-C: stop here, unwind as any run does
+            self._how = INTERRUPTED
+            return None
         enabled = tuple(ts.index for ts in live if self._runnable(ts))
         timed_out = False
         if not enabled:
@@ -477,15 +490,35 @@ class Controller:
 
     def _wait_over(self) -> None:
         """Wait for the run to end; a thread that reaches no switch point for HANG_S runs
-        code the scheduler does not control (it blocks on something else): hung."""
+        code the scheduler does not control (it blocks on something else): hung. After a
+        signal the thread holding the turn ends the run at its next switch point; one that
+        reaches none within INTERRUPT_GRACE_S is given up on as a hung one is, and the run
+        ends interrupted. (The wait wakes every POLL_S to look: the signal's handler runs
+        in this thread, and only between waits when the signal went to another thread.)"""
         seen = -1
-        while not self._over.acquire(timeout=HANG_S):
-            if self._progress == seen:
-                turn = self._turn
-                if turn is not None:
-                    turn.hung = True
-                raise Hung(turn.name if turn is not None else "a thread")
-            seen = self._progress
+        check = time.monotonic() + HANG_S
+        since: float | None = None
+        while not self._over.acquire(timeout=POLL_S):
+            now = time.monotonic()
+            if signals.pending() is not None:
+                since = now if since is None else since
+                if now - since >= INTERRUPT_GRACE_S:
+                    self._give_up()
+                    self._how = INTERRUPTED
+                    return
+            elif now >= check:
+                if self._progress == seen:
+                    turn = self._give_up()
+                    raise Hung(turn.name if turn is not None else "a thread")
+                seen = self._progress
+                check = now + HANG_S
+
+    def _give_up(self) -> ThreadState | None:
+        """The thread holding the turn will not be waited for (its slot is abandoned)."""
+        turn = self._turn
+        if turn is not None:
+            turn.hung = True
+        return turn
 
     def _runnable(self, ts: ThreadState) -> bool:
         return ts.pending is not None and ts.pending.can_run()
@@ -527,16 +560,19 @@ class Controller:
 
     def _unwind(self) -> None:
         """Make every parked thread raise :class:`Aborted`, one at a time, and wait until
-        each has ended its work (its pooled thread is then free for the next run)."""
+        each has ended its work (its pooled thread is then free for the next run). After
+        a signal, each is waited for only INTERRUPT_GRACE_S."""
         self.aborting = True
+        patience = HANG_S if signals.pending() is None else INTERRUPT_GRACE_S
         for ts in self.states:
             if ts.hung or not ts.started:
                 pass
             elif not ts.done:
-                ts.go.release()
-                if not ts.back.acquire(timeout=HANG_S):
+                with contextlib.suppress(RuntimeError):  # a hand-off woke it already
+                    ts.go.release()
+                if not ts.back.acquire(timeout=patience):
                     ts.hung = True
-            elif not ts.back.acquire(timeout=HANG_S):  # it ended: wait until it is out
+            elif not ts.back.acquire(timeout=patience):  # it ended: wait until it is out
                 ts.hung = True
             if ts.hung:
                 self.abandoned.append(ts.name)

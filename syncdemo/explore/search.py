@@ -12,6 +12,9 @@ A schedule that runs past the step limit is re-run from the same choices under a
 continuation (each runnable thread in turn): one that then ends was only starved by the
 search's own unfair continuation (a spinning thread kept running); one that still runs on
 is a **livelock**.
+
+A signal (Ctrl-C) ends the run in progress (it is not counted) and the search, which then
+returns what it saw so far, marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncdemo.explore.runner import CUT, LIVELOCK, Runner, RunOutcome, livelock
-from syncdemo.explore.steps import FREE, RUNNING, YIELDED, AccessRecord, cost, in_turn
+from syncdemo.explore.steps import (
+    FREE,
+    INTERRUPTED,
+    RUNNING,
+    YIELDED,
+    AccessRecord,
+    cost,
+    in_turn,
+)
 
 #: PCT's bug depth: priority change points per run = depth - 1.
 PCT_DEPTH = 3
 #: Runs a search makes before it stops and says it is partial.
 DEFAULT_LIMIT = 20_000
+
+#: Called after each schedule a search counts (for a progress display).
+Progress = Callable[[], None]
 
 
 class BadSchedule(ValueError):
@@ -245,6 +259,8 @@ class Found:
     passed: bool = False
     """Whether some complete run kept the invariant."""
     elapsed_s: float = 0.0
+    interrupted: bool = False
+    """A signal (Ctrl-C) stopped the search: it saw only what is counted here."""
 
     @property
     def schedules(self) -> int:
@@ -252,6 +268,16 @@ class Found:
 
     def count(self, how: str) -> int:
         return sum(n for key, n in self.ends.items() if key[3] == how)
+
+    def stopped(self, runner: Runner, run: RunOutcome | None = None) -> bool:
+        """Whether a signal came: before the next run (``runner`` says), or during ``run``
+        (which then did not finish, and is not counted). If so the search is over,
+        incomplete."""
+        if not (runner.interrupted() if run is None else run.how == INTERRUPTED):
+            return False
+        self.complete = False
+        self.interrupted = True
+        return True
 
     def add(self, run: RunOutcome) -> None:
         if run.how == CUT:
@@ -286,24 +312,31 @@ def dfs(
     limit: int = DEFAULT_LIMIT,
     prefix: tuple[int, ...] = (),
     stop: Callable[[RunOutcome], bool] | None = None,
+    progress: Progress | None = None,
 ) -> Found:
     """Run every schedule the bounded search reaches (up to ``limit`` runs); ``stop`` ends
-    the search early when it returns True for a run."""
+    the search early when it returns True for a run; ``progress`` is called after each."""
     began = time.perf_counter()
-    warm_up(runner)
-    search = BoundedDFS(bound, prefix)
     found = Found()
+    if not found.stopped(runner):
+        warm_up(runner)
+    search = BoundedDFS(bound, prefix)
     made = 0
-    while True:
+    while not found.stopped(runner):
         if made >= limit:
             found.complete = False
             break
         run = runner.run(search)
-        if run.how == CUT:
+        was_cut = run.how == CUT
+        if was_cut:
             run = settle(runner, run, search.decided())
-            found.cut += run.how != LIVELOCK
+        if found.stopped(runner, run):
+            break
+        found.cut += was_cut and run.how != LIVELOCK
         made += 1
         found.add(run)
+        if progress is not None:
+            progress()
         if stop is not None and stop(run):
             found.complete = False
             break
@@ -321,16 +354,31 @@ def warm_up(runner: Runner) -> None:
     runner.run(Replay(()))
 
 
-def pct(runner: Runner, runs: int, seed: int, *, length: int = 0) -> Found:
+def pct(
+    runner: Runner,
+    runs: int,
+    seed: int,
+    *,
+    length: int = 0,
+    progress: Progress | None = None,
+) -> Found:
     """``runs`` PCT schedules; the i-th uses its own rng seeded from (seed, i)."""
     began = time.perf_counter()
     found = Found()
-    if length <= 0:
+    if length <= 0 and not found.stopped(runner):
         first = runner.run(Replay(()))
         length = max(1, len(first.end.schedule))
     for i in range(runs):
+        if found.stopped(runner):
+            break
         rng = random.Random(f"{seed}:{i}")
         run = runner.run(PCT(rng, runner.target.threads, length))
-        found.add(settle(runner, run, len(run.end.schedule) // 2) if run.how == CUT else run)
+        if run.how == CUT:
+            run = settle(runner, run, len(run.end.schedule) // 2)
+        if found.stopped(runner, run):
+            break
+        found.add(run)
+        if progress is not None:
+            progress()
     found.elapsed_s = time.perf_counter() - began
     return found

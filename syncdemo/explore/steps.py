@@ -17,6 +17,14 @@ from typing import Any, Protocol
 #: guard against code blocking on something the scheduler does not control; it never
 #: decides anything in a schedule that completes).
 HANG_S = float(os.environ.get("SYNCDEMO_HANG_S", "10"))
+#: Wall-clock seconds the driver gives the thread holding the turn, after a signal
+#: (Ctrl-C), to reach its next switch point and end the run there; one that does not runs
+#: uncontrolled code and is given up on, as a hung one is.
+INTERRUPT_GRACE_S = min(HANG_S, 0.3)
+#: How often the driver, waiting for a run to end, looks whether it should give up.
+POLL_S = min(HANG_S, 0.05)
+#: How a run ends when a signal came (it stops at the next switch point, unfinished).
+INTERRUPTED = "interrupted"
 #: Timeouts fired in a row (no thread could run between them) before the run counts as
 #: stuck: every thread keeps timing out and waiting again, a deadlock with timeouts.
 STUCK_TIMEOUTS_PER_THREAD = 3
@@ -142,7 +150,7 @@ class Chooser(Protocol):
 
 @dataclass
 class RunEnd:
-    """How a run ended: done, deadlock, cut (step limit), pruned, hung."""
+    """How a run ended: done, deadlock, cut (step limit), pruned, hung, interrupted."""
 
     how: str
     steps: list[StepRecord]

@@ -53,7 +53,7 @@ def outcome_table(report: Report, e: RealExploration) -> Grid:
         Col("meaning", wrap=True),
         title=f"outcomes over {e.schedules:,} schedules"
         if e.complete
-        else "outcomes seen before the --limit",
+        else f"outcomes seen before {_stopped(e)}",
     )
     total = sum(o.count for o in e.outcomes)
     for o in e.outcomes:
@@ -68,6 +68,11 @@ def outcome_table(report: Report, e: RealExploration) -> Grid:
             o.meaning,
         )
     return table
+
+
+def _stopped(e: RealExploration) -> str:
+    """What stopped an incomplete search."""
+    return "the interruption" if e.interrupted else "the --limit"
 
 
 def _cell(step: RealStep, hidden: bool, home: str) -> str:
@@ -117,13 +122,19 @@ def step_table(run: RealExecution, threads: int, title: str, *, hidden: bool = F
 def execution_notes(report: Report, run: RealExecution) -> Text:
     """Under a step table: the start, the end, what it needs, how to replay it."""
     out = Text()
+    if not run.recorded:
+        out.append(
+            "(Interrupted before this schedule was replayed with its values: the replay "
+            "command below shows them.)\n"
+        )
     if run.elided:
         out.append(
             f"(The first {run.elided:,} steps are not shown: the threads go round the same "
             "loop in them.)\n"
         )
-    out.append("Initial state: ", style="bold")
-    out.append((run.initial or "-") + "\n")
+    if run.recorded:
+        out.append("Initial state: ", style="bold")
+        out.append((run.initial or "-") + "\n")
     out.append("Final outcome: ", style="bold")
     label = "a deadlock" if run.deadlocked else report.named(run.label)
     out.append(label, style=GRADE_STYLE.get(run.grade, ""))
@@ -151,6 +162,9 @@ def execution_notes(report: Report, run: RealExecution) -> Text:
 
 def _status(report: Report, e: RealExploration | None) -> Text:
     status = Text()
+    if e is not None and e.interrupted:
+        status.append("Interrupted: ", style="bold yellow")
+        status.append("this is what was explored before the signal; partial, not a proof.\n")
     if e is not None:
         status.append("Explored: ", style="bold")
         status.append(_explored(e) + "\n")
@@ -179,7 +193,10 @@ def _status(report: Report, e: RealExploration | None) -> Text:
             "a search at --granularity gil with the same bound finds no failure: no "
             "interleaving the GIL allows breaks it here.\n"
         )
-    status.append(report.verdict(), style="bold red" if report.violated else "bold green")
+    style = "bold red" if report.violated else "bold green"
+    if e is not None and e.interrupted and not report.violated:
+        style = "bold yellow"
+    status.append(report.verdict(), style=style)
     return status
 
 
@@ -193,7 +210,7 @@ def explore_report(report: Report) -> RenderableType:
         pre = f"{ex.preemptions} preemption{'s' if ex.preemptions != 1 else ''}"
         which = "shortest failing schedule" + (" found" if e.mode == "random" else "")
         if not e.complete:
-            which = "a failing schedule (found before the --limit; maybe not the shortest)"
+            which = f"a failing schedule (found before {_stopped(e)}; maybe not the shortest)"
         title = f"{which}: {len(ex.schedule)} steps, {pre}"
         parts += [step_table(ex, report.threads, title), execution_notes(report, ex), ""]
     parts.append(_status(report, e))
@@ -204,7 +221,8 @@ def _explored(e: RealExploration) -> str:
     took = seconds(e.elapsed_s)
     counted = f"{e.schedules:,} schedules ({_mode(e)})"
     if e.mode == "random":
-        return f"{counted}, seed {e.seed}, in {took}"
+        cut = ", interrupted" if e.interrupted else ""
+        return f"{counted}, seed {e.seed}{cut}, in {took}"
     extra = []
     if e.pruned:
         extra.append(f"{e.pruned:,} more left out as reorderings of independent steps")
@@ -217,7 +235,9 @@ def _explored(e: RealExploration) -> str:
         )
     if e.hung:
         extra.append(f"{e.hung:,} hung")
-    if not e.complete:
+    if e.interrupted and not e.complete:
+        extra.append("interrupted")
+    elif not e.complete:
         extra.append(f"stopped at the --limit of {e.limit:,}")
     return f"{counted}{'; ' if extra else ''}{'; '.join(extra)}; in {took}"
 
@@ -261,3 +281,42 @@ def quiz_reveal(report: Report, run: RealExecution, answer: str, right: bool) ->
         step_table(run, report.threads, "the same schedule, with the values"),
         execution_notes(report, run),
     )
+
+
+#: What each search of an exploration is doing, for the progress line (keys are
+#: syncdemo.explore.explorer's stages; not imported: the explorer is heavier than this).
+STAGES = {
+    "search": "",
+    "no way back": "finding the step with no way back, ",
+    "gil": "checking at --granularity gil, ",
+}
+
+
+def progress_line(
+    scenario: str,
+    stage: str,
+    schedules: int,
+    rate: float | None,
+    bound: int | None,
+    limit: int,
+    runs: int | None = None,
+) -> Text:
+    """The one line a search in progress shows on the terminal: which search, its bound,
+    schedules run so far (and the --limit, or the number of --random runs), how fast."""
+    what = STAGES.get(stage, f"{stage}, ")
+    if runs is not None and stage == "search":
+        head = f"PCT: {schedules:,} of {runs:,} random schedules"
+    else:
+        k = "every schedule" if bound is None else f"at most {bound} preemptions"
+        if bound == 1:
+            k = k[:-1]
+        cap = f" (--limit {limit:,})" if stage != "no way back" else ""
+        head = f"{what}{k}: {schedules:,} schedules{cap}"
+    parts = [head]
+    if rate is not None:
+        parts.append(f"{rate:,.0f}/s")
+    parts.append("Ctrl-C: stop and report")
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"explore {scenario}", style="bold")
+    line.append(" · " + " · ".join(parts))
+    return line
