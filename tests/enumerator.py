@@ -163,14 +163,14 @@ STEP = Fraction(1, 3)
 class Program:
     """Threads' operations, with the initial values that differ from the defaults, the
     locks the setup holds (by the driver: any thread may release them), the bounds the
-    corpus test compares it at (None: every schedule), and the most preemptions it is
-    compared at at ``line`` and ``opcode`` (their trees are the big ones)."""
+    corpus test compares it at (None: every schedule), and for some granularities the most
+    preemptions it is compared at there (the finer ones have the big trees)."""
 
     threads: tuple[tuple[Op, ...], ...]
     init: tuple[tuple[str, Any], ...] = ()
     held: tuple[str, ...] = ()
     bounds: tuple[int | None, ...] = ()
-    fine: int | None = None
+    caps: tuple[tuple[str, int], ...] = ()
 
     @staticmethod
     def of(program: Program | Sequence[Sequence[Op]]) -> Program:
@@ -184,14 +184,14 @@ def program(
     init: dict[str, Any] | None = None,
     held: Sequence[str] = (),
     bounds: Sequence[int | None] = (),
-    fine: int | None = None,
+    caps: dict[str, int] | None = None,
 ) -> Program:
     return Program(
         tuple(tuple(ops) for ops in threads),
         tuple((init or {}).items()),
         tuple(held),
         tuple(bounds),
-        fine,
+        tuple((caps or {}).items()),
     )
 
 
