@@ -18,7 +18,6 @@ from enumerator import (
     TooBig,
     enumerate_tree,
     files,
-    free_threaded,
     program,
     python_310,
 )
@@ -440,14 +439,6 @@ DISAGREEMENTS: dict[str, tuple[bool, str]] = {
         "thread parked inside its sys.settrace function at cinc's entry holds the frame's "
         "f_locals snapshot, and 3.10's trace trampoline (PyFrame_LocalsToFast, bpo-30744) "
         "writes the stale n back into the cell when it resumes",
-    ),
-    "a Python function called twice by C code (map)": (
-        not free_threaded(),
-        "explorer misses x=2 y=1 at gil and line: Controller._same_point tells frames "
-        "apart by id(frame); the first call's frame is freed and the second call's reuses "
-        "its address, so the second call's start (a switch point: RESUME) is merged into "
-        "the first call's as the same point (not on the free-threaded build, whose "
-        "allocator gives the frame another address)",
     ),
 }
 
