@@ -114,6 +114,11 @@ class _Code:
                 if entry.start <= offset < entry.end:
                     self.next[n] = (*self.next[n], target)
         calls = self.calls = frozenset(i.offset for i in instructions if i.opname in CALLS)
+        #: Offsets of the jumps, and of the conditional ones among them.
+        self.jumps = frozenset(i.offset for i in instructions if "JUMP" in i.opname)
+        self.branches = frozenset(
+            o for o in self.jumps if "IF" in instructions[self.index[o]].opname
+        )
         lines = frozenset(offset for offset, _ in dis.findlinestarts(code))
         #: Instructions no path between two switch points runs through, since each makes
         #: a switch point of its own: a call (a point after it, or in the callee), and
@@ -197,3 +202,9 @@ def start_of(code: types.CodeType, offset: int) -> int:
 def calls(code: types.CodeType) -> frozenset[int]:
     """Offsets of the instructions of ``code`` that call something."""
     return _code(code).calls
+
+
+def jumps(code: types.CodeType) -> tuple[frozenset[int], frozenset[int]]:
+    """Offsets of the jumps of ``code``, and of its conditional jumps."""
+    table = _code(code)
+    return table.jumps, table.branches

@@ -62,23 +62,24 @@ MACHINERY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: loop that calls a user class's worker): it touches only the thread's own context and
 #: the engine's bookkeeping, never what the workers share, so it runs unsplit, with
 #: whatever it calls outside the scenario's code.
+_PACKAGE = os.path.dirname(MACHINERY.rstrip(os.sep))
+
 HARNESS = frozenset(
-    os.path.join(os.path.dirname(MACHINERY.rstrip(os.sep)), *where)
+    os.path.join(_PACKAGE, *where)
     for where in (("engine", "context.py"), ("engine", "locks.py"), ("scenarios", "user.py"))
 )
 
 #: The frames where the machinery or the harness hands a thread over to code it did not
 #: write (file, function name): what they call is run as a thread's own code would be
 #: (the gil rule, in any file), not as theirs: a scenario's worker (explore/target.py), a
-#: user class's worker (scenarios/user.py), a thread a worker started (explore/patching.py).
+#: user class's worker or plain function (scenarios/user.py), a thread a worker started
+#: (explore/patching.py).
 HANDS_OVER = frozenset(
     {
         (os.path.join(MACHINERY, "target.py"), "body"),
         (os.path.join(MACHINERY, "patching.py"), "body"),
-        (
-            os.path.join(os.path.dirname(MACHINERY.rstrip(os.sep)), "scenarios", "user.py"),
-            "call_worker",
-        ),
+        (os.path.join(_PACKAGE, "scenarios", "user.py"), "call_worker"),
+        (os.path.join(_PACKAGE, "scenarios", "user.py"), "call_function"),
     }
 )
 
@@ -195,13 +196,7 @@ class _Code:
         self.code = code
         self.kind = kind
         self.calls = bytecode.calls(code)
-        self.jumps: set[int] = set()
-        self.branches: set[int] = set()
-        for i in dis.get_instructions(code):
-            if "JUMP" in i.opname:
-                self.jumps.add(i.offset)
-                if "IF" in i.opname:
-                    self.branches.add(i.offset)
+        self.jumps, self.branches = bytecode.jumps(code)
 
 
 class _Frame:

@@ -68,6 +68,16 @@ START = (0, None, 0)
 _active: Controller | None = None
 
 
+def _parked(index: int, name: str) -> ThreadState:
+    """A thread of a run before it starts: parked, runnable, started when first chosen."""
+    ts = ThreadState(index, name)
+    ts.go.acquire()
+    ts.back.acquire()
+    ts.pending = Pending("start", "start")
+    ts.at = START
+    return ts
+
+
 def active() -> Controller | None:
     """The controller of the exploration in progress (one at a time per process)."""
     return _active
@@ -253,11 +263,7 @@ class Controller:
         control, patching.py): a new thread of this run, numbered after the others,
         runnable at once, which runs ``work`` when it is first chosen."""
         index = len(self.states)
-        ts = ThreadState(index, name)
-        ts.go.acquire()
-        ts.back.acquire()
-        ts.pending = Pending("start", "start")
-        ts.at = START
+        ts = _parked(index, name)
         self.quiet = True  # the pooled thread is the machinery's: real locks, untraced
         try:
             self._slot(index)
@@ -443,12 +449,7 @@ class Controller:
         self._tracer = tracer
         for i in range(len(works)):  # made here: a Thread made on an explored thread would
             self._slot(i)  # run threading's own code (an Event) there, under control
-        self.states = [ThreadState(i, f"thread {i}") for i in range(len(works))]
-        for ts in self.states:
-            ts.go.acquire()
-            ts.back.acquire()
-            ts.pending = Pending("start", "start")  # started when first chosen
-            ts.at = START
+        self.states = [_parked(i, f"thread {i}") for i in range(len(works))]
         self.aborting = False
         self.now = 0.0
         how = "done"
