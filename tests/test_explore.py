@@ -277,7 +277,10 @@ def test_unbounded_search_covers_more(invoke: Invoke) -> None:
     unbounded = as_json(invoke, *args, "unbounded")
     assert bounded["max_preemptions"] == 0 and bounded["ok"]
     assert unbounded["explored"]["max_preemptions"] is None
-    assert unbounded["explored"]["complete"] and not unbounded["ok"]
+    # (on 3.10, whose GIL can change hands after returns too, the whole search is more
+    # than the default limit: the lost update is what an unbounded search adds)
+    assert not unbounded["ok"] and unbounded["explored"]["violating"] > 0
+    assert unbounded["explored"]["schedules"] > bounded["schedules"]
 
 
 def test_export_trace_of_the_shortest_failing_schedule(invoke: Invoke, tmp_path: Path) -> None:

@@ -164,8 +164,10 @@ def test_each_move_shows_the_line_each_thread_stands_at() -> None:
     assert len(screens) == 1 + read  # the start, one after each move (q draws nothing)
     assert "▶" not in screens[0]  # nobody has started
     started = _marked(screens[1])  # thread 0 has started: it stands at its first line
-    assert len(started) == 1 and f" {DEF + 1} " in started[0]
-    assert "Last move: thread 0 started" in screens[1]
+    # at its body's first line that is a switch point (3.10 has none on the first)
+    assert len(started) == 1 and re.search(f" ({DEF + 1}|{DEF + 2}) ", started[0])
+    # (3.10 runs on to its first switch point in the same move)
+    assert re.search(f"Last move: thread 0 (started|ran counter.py:{DEF + 1})", screens[1])
     marked = _marked(screens[read])  # it has read the counter: the trace check is next
     assert len(marked) == 1 and f" {TRACE_1} " in marked[0]
     assert "if trace is not None:" in marked[0]
@@ -515,6 +517,10 @@ def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
     assert "def increment_unsafe" in "\n".join(lines)  # the def line stays
 
 
+@pytest.mark.skipif(
+    sys.version_info[:2] != (3, 11) or not getattr(sys, "_is_gil_enabled", lambda: True)(),
+    reason="the README's transcript is CPython 3.11's (each version stops at other places)",
+)
 def test_the_readme_transcript_is_what_play_prints() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Playing the scheduler\n", 1)[1].split("\n## ", 1)[0]
