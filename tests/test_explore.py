@@ -123,6 +123,22 @@ def test_counter_shows_the_shortest_lost_update_and_how_to_replay_it(invoke: Inv
     assert "Replay it: syncdemo explore counter --sync none -t 2 -n 2 --schedule" in text
 
 
+def test_no_reduction_runs_more_schedules_to_the_same_outcomes_and_replays(
+    invoke: Invoke,
+) -> None:
+    reduced = as_json(invoke, "counter")["explored"]
+    plain = as_json(invoke, "counter", "--no-reduction")["explored"]
+    assert reduced["reduction"] is True and plain["reduction"] is False
+    assert plain["complete"] and plain["schedules"] > reduced["schedules"]
+    assert {o["outcome"] for o in plain["outcomes"]} == {o["outcome"] for o in reduced["outcomes"]}
+    replay = plain["counterexample"]["replay"]
+    assert " --no-reduction --schedule " in replay  # its steps are the plain search's
+    args = replay.split()[2:]  # after "syncdemo explore"
+    replayed = as_json(invoke, *args)["replay"]
+    assert replayed["schedule"] == plain["counterexample"]["schedule"]
+    assert replayed["outcome"] == plain["counterexample"]["outcome"]
+
+
 def test_check_exit_codes(invoke: Invoke) -> None:
     assert invoke("explore", "counter", "--check").exit_code == 1
     locked = invoke("explore", "counter", "--sync", "lock", "--check")

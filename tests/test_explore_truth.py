@@ -32,7 +32,11 @@ _counter = itertools.count()
 
 
 def explored(
-    tmp_path: Path, threads: Program | Sequence[Sequence[Op]], granularity: str, bound: int | None
+    tmp_path: Path,
+    threads: Program | Sequence[Sequence[Op]],
+    granularity: str,
+    bound: int | None,
+    reduction: bool = True,
 ) -> set[str]:
     from syncdemo.engine.config import resolve
 
@@ -44,7 +48,12 @@ def explored(
     scenario = scenario_file(tmp_path, name, sources[name])
     config = resolve(scenario, purpose="explore", sync="none")
     found = explore(
-        scenario, config, granularity=granularity, max_preemptions=bound, classify=False
+        scenario,
+        config,
+        granularity=granularity,
+        max_preemptions=bound,
+        classify=False,
+        reduction=reduction,
     )
     assert found.complete, "the search stopped at its limit"
     return {o.label for o in found.outcomes}
@@ -71,6 +80,9 @@ def agree(
             want, _ = enumerate_tree(threads, granularity, at)
         got = explored(tmp_path, threads, granularity, at)
         assert got == want, f"{granularity}, bound {at}: explorer {got}, enumerator {want}"
+        if granularity == "line":  # the plain search (--no-reduction) reaches them too
+            plain = explored(tmp_path, threads, granularity, at, reduction=False)
+            assert plain == want, f"line, bound {at}, no reduction: {plain}, want {want}"
         seen[granularity] = got
         bounds[granularity] = at
     # monotone: every outcome possible at gil is possible at line, and at opcode

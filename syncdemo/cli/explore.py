@@ -73,6 +73,15 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     f"[default: {DEFAULT_MAX_PREEMPTIONS}; 1 for the scenarios of three threads]",
 )
 @click.option(
+    "--no-reduction",
+    "reduction",
+    flag_value=False,
+    default=True,
+    help="Offer every switch point as a choice, even one reached from the last through "
+    "only local instructions (the one reduction explore makes): the plain search, slower, "
+    "to compare with.",
+)
+@click.option(
     "--random",
     "runs",
     type=Count(1, MAX_RANDOM),
@@ -121,6 +130,7 @@ def explore(
     sync: str | None,
     granularity: str,
     max_preemptions: int | None,
+    reduction: bool,
     runs: int | None,
     seed: int | None,
     schedule: str | None,
@@ -183,6 +193,7 @@ def explore(
                     granularity=granularity,
                     fingerprint=fingerprint,
                     name=report.name,
+                    reduction=reduction,
                 )
             except (ValueError, search.BadSchedule) as exc:
                 if isinstance(exc, explorer.SourceChanged):
@@ -204,6 +215,7 @@ def explore(
                     random=runs,
                     seed=fresh_seed(seed) if runs is not None else 0,
                     name=report.name,
+                    reduction=reduction,
                     on_progress=_progress(
                         status, report.name or report.scenario, bound, most, runs
                     ),

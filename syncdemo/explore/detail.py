@@ -190,11 +190,12 @@ def fails_at_gil(
     limit: int,
     step_limit: int,
     progress: search.Progress | None = None,
+    reduction: bool = True,
 ) -> bool | None:
     """Whether a search at ``gil`` granularity finds a failure too (None: a signal stopped
     it before it found one)."""
     target = Target(scenario, config)
-    with Runner(target, GIL, step_limit) as runner:
+    with Runner(target, GIL, step_limit, reduction) as runner:
         found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed, progress=progress)
     if found.best is None and found.interrupted:
         return None

@@ -107,7 +107,11 @@ def parse_schedule(text: str) -> tuple[tuple[int, ...], str]:
 
 
 def replay_command(
-    config: RunConfig, granularity: str, fingerprint: str = "", name: str = ""
+    config: RunConfig,
+    granularity: str,
+    fingerprint: str = "",
+    name: str = "",
+    reduction: bool = True,
 ) -> Command:
     """The command line that replays a schedule of this exploration; ``name`` is how the
     user named the scenario (a user's FILE.py), when not by its registered name."""
@@ -121,6 +125,8 @@ def replay_command(
             parts.append(f"--seed {config.seed}")
         if granularity != "line":
             parts.append(f"--granularity {granularity}")
+        if not reduction:
+            parts.append("--no-reduction")
         parts.append(f"--schedule {format_schedule(schedule, fingerprint)}")
         return " ".join(parts)
 
@@ -141,13 +147,16 @@ def explore(
     command: Command | None = None,
     name: str = "",
     on_progress: OnProgress | None = None,
+    reduction: bool = True,
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
     schedule (fewest preemptions, then fewest steps), replayed in detail.
 
     ``random=N`` runs N PCT schedules (``seed``) instead of the bounded search. With
     ``classify``, a failure found at ``line`` or ``opcode`` is checked against a search at
-    ``gil`` granularity with the same bound, to say whether the GIL allows it.
+    ``gil`` granularity with the same bound, to say whether the GIL allows it. Without
+    ``reduction``, every switch point is a choice, even one reached from the last through
+    only local instructions (``--no-reduction``: the plain search, to compare with).
 
     A signal (Ctrl-C) stops it at once, whichever search or replay runs then: it raises
     :class:`ExploreInterrupted` with what was explored so far."""
@@ -165,6 +174,7 @@ def explore(
             command=command,
             name=name,
             on_progress=on_progress,
+            reduction=reduction,
         )
         if signals.take() is not None or exploration.interrupted:
             raise ExploreInterrupted(replace(exploration, interrupted=True))
@@ -185,11 +195,14 @@ def _explore(
     command: Command | None,
     name: str,
     on_progress: OnProgress | None,
+    reduction: bool,
 ) -> RealExploration:
     target = Target(scenario, config)
-    command = command or replay_command(target.config, granularity, target.fingerprint(), name)
+    command = command or replay_command(
+        target.config, granularity, target.fingerprint(), name, reduction
+    )
     began = time.perf_counter()
-    with Runner(target, granularity, step_limit) as runner:
+    with Runner(target, granularity, step_limit, reduction) as runner:
         if random is not None:
             found = search.pct(runner, random, seed, progress=_counter(on_progress, SEARCH))
             mode = "random"
@@ -225,6 +238,7 @@ def _explore(
                 limit,
                 step_limit,
                 _counter(on_progress, AT_GIL),
+                reduction,
             )
         if gil_found is not None:
             needs = GIL if gil_found else PARALLEL
@@ -233,7 +247,7 @@ def _explore(
         mode=mode,
         granularity=granularity,
         max_preemptions=max_preemptions,
-        reduction=False,
+        reduction=reduction,
         schedules=found.schedules,
         pruned=found.pruned,
         cut=found.cut,
@@ -290,6 +304,7 @@ def replay(
     command: Command | None = None,
     fingerprint: str = "",
     name: str = "",
+    reduction: bool = True,
 ) -> RealExecution:
     """Run one schedule (then on without preemption) and show every step.
     Raises :class:`~syncdemo.explore.search.BadSchedule` for a thread that cannot run,
@@ -302,8 +317,8 @@ def replay(
             f"{files} changed since this schedule was found (fingerprint {fingerprint}, now "
             f"{now}): its steps would not be the ones shown then; explore again"
         )
-    command = command or replay_command(target.config, granularity, now, name)
-    with Runner(target, granularity, step_limit) as runner:
+    command = command or replay_command(target.config, granularity, now, name, reduction)
+    with Runner(target, granularity, step_limit, reduction) as runner:
         run = detail.detail(runner, schedule, command, None)
     return run
 

@@ -76,6 +76,7 @@ class Runner:
         target: Target,
         granularity: str = "line",
         step_limit: int = STEP_LIMIT,
+        reduction: bool = True,
     ) -> None:
         if granularity not in points.GRANULARITIES:
             raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
@@ -83,6 +84,7 @@ class Runner:
         self.granularity = granularity
         self.controller = Controller(target.threads, granularity, step_limit)
         self.controller.files = frozenset(target.files)
+        self.controller.reduction = reduction
         modules = list(points.iter_modules(target.files))
         codes = points.code_objects(modules, target.files)
         self.tracer = points.make_tracer(granularity, target.files, codes)

@@ -97,6 +97,9 @@ class Controller:
         self.step_limit = step_limit
         self.files: frozenset[str] = frozenset()
         """The scenario's own files (where granularity ``line`` stops at each line)."""
+        self.reduction = True
+        """Whether a point reached through only local instructions since the last one is
+        merged with it (bytecode.py); off (``--no-reduction``), every point is a choice."""
         self._by_ident: dict[int, ThreadState] = {}
         self.states: list[ThreadState] = []
         self.now = 0.0
@@ -204,6 +207,8 @@ class Controller:
         switch point, straight on in the same frame: this point is then the same as that
         one for every other thread, and offering it again would only repeat schedules."""
         at, ts.at = ts.at, here
+        if not self.reduction:
+            return False
         if at is START:  # only the harness ran since the thread started
             return here is not None and here[2] == 0
         if here is None or at is None or at[0] != here[0] or at[1] is not here[1]:

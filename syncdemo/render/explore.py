@@ -223,7 +223,11 @@ def _explored(e: RealExploration) -> str:
     if e.mode == "random":
         cut = ", interrupted" if e.interrupted else ""
         return f"{counted}, seed {e.seed}{cut}, in {took}"
-    extra = []
+    extra = [
+        "a point reached from the last through only local instructions merged with it"
+        if e.reduction
+        else "no reduction (--no-reduction)"
+    ]
     if e.pruned:
         extra.append(f"{e.pruned:,} more left out as reorderings of independent steps")
     if e.raw is not None:
