@@ -267,7 +267,9 @@ class Game:
 
 def _source(scenario: Scenario[Any], config: RunConfig, worker: Any) -> Source:
     """The function a thread runs, as written: the user's method for a user class."""
-    function = worker
+    from syncdemo.engine.context import lesson_of
+
+    function = lesson_of(worker)
     for s in getattr(scenario, "user_strategies", ()):
         if s.name == config.sync:
             function = s.function

@@ -46,12 +46,11 @@ def _counter_line(text: str, nth: int = 0) -> int:
     return first + [i for i, line in enumerate(lines) if text in line][nth]
 
 
-#: counter's unsafe worker: its first line, the read, and the trace checks after the read
-#: and after the write.
+#: counter's unsafe worker: its first line, the read, the call and the write.
 DEF = _counter_line("def increment_unsafe")
-READ = _counter_line("value = state.value")
-TRACE_1 = _counter_line("if trace is not None:", 0)
-TRACE_2 = _counter_line("if trace is not None:", 1)
+READ = _counter_line("value = counter.value")
+CALL = _counter_line("value = step(value)")
+WRITE = _counter_line("counter.value = value")
 
 
 def play(*args: str, stdin: str = "", columns: int = 80) -> Result:
@@ -99,7 +98,7 @@ def until(game: Game, thread: int, done: Callable[[Game], bool], most: int = 200
 
 
 def did(text: str) -> Callable[[Game], bool]:
-    """The last move read or wrote what ``text`` says ("read state.value", "acquired")."""
+    """The last move read or wrote what ``text`` says ("read counter.value", "acquired")."""
     return lambda game: any(text in str(v) for v in game.execution.steps[-1].values)
 
 
@@ -119,7 +118,7 @@ def moves_text(moves: tuple[int, ...], sep: str = ",") -> str:
 class LostUpdate(NamedTuple):
     moves: tuple[int, ...]
     read: int
-    """Moves made when thread 0 has read state.value (0), before it writes."""
+    """Moves made when thread 0 has read counter.value (0), before it writes."""
     written: int
     """... and when thread 1, run from its start, has then written 1."""
 
@@ -129,9 +128,9 @@ def lost_update() -> LostUpdate:
     """counter, 2 threads x 1: thread 0 reads 0; thread 1 runs its whole increment (reads
     0, writes 1) and ends; thread 0 writes its stale 0 + 1 and ends. The final value is 1."""
     game = new_game("counter")
-    read = until(game, 0, did("read state.value"))
-    written = until(game, 1, did("state.value ←"))
-    until(game, 1, finished(1))
+    read = until(game, 0, did("read counter.value"))
+    written = until(game, 1, did("counter.value ←"))
+    assert finished(1)(game)  # its write was its last step
     until(game, 0, finished(0))
     assert game.over
     return LostUpdate(tuple(game.moves), read, written)
@@ -163,16 +162,15 @@ def test_each_move_shows_the_line_each_thread_stands_at() -> None:
     screens = result.stdout.split("syncdemo play counter · ")[1:]
     assert len(screens) == 1 + read  # the start, one after each move (q draws nothing)
     assert "▶" not in screens[0]  # nobody has started
-    started = _marked(screens[1])  # thread 0 has started: it stands at its first line
-    # at its body's first line that is a switch point (3.10 has none on the first)
-    assert len(started) == 1 and re.search(f" ({DEF + 1}|{DEF + 2}) ", started[0])
-    # (3.10 runs on to its first switch point in the same move)
-    assert re.search(f"Last move: thread 0 (started|ran counter.py:{DEF + 1})", screens[1])
-    marked = _marked(screens[read])  # it has read the counter: the trace check is next
-    assert len(marked) == 1 and f" {TRACE_1} " in marked[0]
-    assert "if trace is not None:" in marked[0]
-    assert f"Last move: thread 0 ran counter.py:{READ}: read state.value = 0" in screens[read]
-    assert all("read state.value" not in screen for screen in screens[:read])
+    started = _marked(screens[1])  # thread 0 has started: it stands at the read
+    assert len(started) == 1 and f" {READ} " in started[0]
+    assert "Last move: thread 0 started" in screens[1]
+    assert read == 2  # the start, then the read: nothing of the harness is a move
+    marked = _marked(screens[read])  # it has read the counter: the call is next
+    assert len(marked) == 1 and f" {CALL} " in marked[0]
+    assert "value = step(value)" in marked[0]
+    assert f"Last move: thread 0 ran counter.py:{READ}: read counter.value = 0" in screens[read]
+    assert all("read counter.value" not in screen for screen in screens[:read])
 
 
 def test_undo_restart_hint_and_refusals_through_stdin() -> None:
@@ -184,7 +182,7 @@ def test_undo_restart_hint_and_refusals_through_stdin() -> None:
     result = play("locked-counter", "--sync", "lock", stdin="\n".join(commands) + "\n")
     assert result.exit_code == 0
     err = result.stderr
-    assert "Thread 1 cannot move: it waits to acquire state.lock" in err
+    assert "Thread 1 cannot move: it waits to acquire counter.lock" in err
     assert "There is no thread 7: the threads are 0 to 1." in err
     assert "Unknown command 'x'" in err
     assert "Nothing to undo." in err  # the undo after the last move was undone
@@ -217,8 +215,8 @@ def test_a_deadlock_is_a_win_with_its_cycle() -> None:
 
 def test_no_violation_exits_1_only_with_check() -> None:
     game = new_game("counter")  # thread 0 increments alone, then thread 1
-    write = until(game, 0, did("state.value ←"))
-    until(game, 0, finished(0))
+    write = until(game, 0, did("counter.value ←"))
+    assert finished(0)(game)  # its write was its last step
     until(game, 1, finished(1))
     # the last chance to lose an update was thread 0's write: had thread 1 read before it,
     # one write would overwrite the other; after it, thread 1 reads 1 and writes 2
@@ -385,23 +383,23 @@ def _marked(screen: str) -> list[str]:
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_keys_in_a_terminal_move_the_highlight_and_undo() -> None:
     game = new_game("counter")
-    read = until(game, 0, did("read state.value"))
-    wrote = until(game, 0, did("state.value ←"))
+    read = until(game, 0, did("read counter.value"))
+    wrote = until(game, 0, did("counter.value ←"))
     term = Terminal("counter")
     first = term.read_until("Keys:")
     assert _marked(first) == []
     for _ in range(read):
         term.press("0")  # a single key, no Enter
     after = term.screen_at(read)
-    assert len(_marked(after)) == 1 and f" {TRACE_1} " in _marked(after)[0]
+    assert len(_marked(after)) == 1 and f" {CALL} " in _marked(after)[0]
     for _ in range(wrote - read):
         term.press("0")
     moved = term.screen_at(wrote)
-    assert len(_marked(moved)) == 1 and f" {TRACE_2} " in _marked(moved)[0]
+    assert _marked(moved) == []  # it has written and finished; thread 1 has not started
     for _ in range(wrote - read):
         term.press("u")
     undone = term.screen_at(read)
-    assert len(_marked(undone)) == 1 and f" {TRACE_1} " in _marked(undone)[0]
+    assert len(_marked(undone)) == 1 and f" {CALL} " in _marked(undone)[0]
     term.press("q")
     assert term.close() == 0
 
@@ -505,15 +503,15 @@ def test_a_short_terminal_gets_each_workers_code_around_its_next_line() -> None:
     from syncdemo.cli.play import _draw
 
     game = new_game("counter")
-    until(game, 0, did("read state.value"))
+    until(game, 0, did("read counter.value"))
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=80, height=24, color_system=None)
     _draw(game, console, clear=False)
     lines = _plain(buffer.getvalue()).rstrip("\n").splitlines()
     assert len(lines) < 24
     marked = [line for line in lines if "▶" in line]
-    assert len(marked) == 1 and f" {TRACE_1} " in marked[0]
-    assert "if trace is not None:" in marked[0]
+    assert len(marked) == 1 and f" {CALL} " in marked[0]
+    assert "value = step(value)" in marked[0]
     assert "def increment_unsafe" in "\n".join(lines)  # the def line stays
 
 

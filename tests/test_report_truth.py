@@ -8,6 +8,7 @@ every run.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -324,13 +325,28 @@ def test_list_marks_the_safe_strategies(invoke: Invoke) -> None:
     assert "none*, lock✓" in out, "counter: none (default, unsafe), lock (safe)"
 
 
-def test_describe_shows_workers_without_their_tracing(invoke: Invoke) -> None:
+def test_describe_shows_the_counter_lesson_as_it_is(invoke: Invoke) -> None:
+    import inspect
+
+    from syncdemo.scenarios.counter import increment_unsafe
+
     out = invoke("describe", "counter").stdout
-    assert "def increment_unsafe(" in out and "state.value = value" in out
-    assert "trace" not in out.split("def increment_unsafe(")[1].split("╰")[0]
+    body = out.split("def increment_unsafe(")[1].split("╰")[0]
+    assert "counter.value = value" in body
+    for harness in ("trace", "chunk", "ctx", "perf_counter"):  # the harness's, not the lesson's
+        assert harness not in body
+    assert "left out above" not in out  # nothing was hidden: there is nothing to hide
+    data = json.loads(invoke("describe", "counter", "--format", "json").stdout)
+    codes = [s["code"] for s in data["sources"] if s["function"] == "increment_unsafe"]
+    assert codes == [inspect.getsource(increment_unsafe).rstrip()]
+
+
+def test_describe_shows_workers_without_their_tracing(invoke: Invoke) -> None:
+    out = invoke("describe", "barrier").stdout  # a lesson not yet rewritten records
+    assert "ctx.record" not in out
     assert "left out above" in out
-    data = invoke("describe", "counter", "--format", "json").stdout
-    assert "trace.append" in data, "the JSON keeps the code as it is"
+    data = invoke("describe", "barrier", "--format", "json").stdout
+    assert "ctx.record" in data, "the JSON keeps the code as it is"
 
 
 def test_without_tracing_drops_only_the_recording() -> None:

@@ -186,6 +186,8 @@ def test_scenario_reaches_every_command(invoke: Callable[..., Result], scenario:
 
 @pytest.mark.parametrize("scenario", ALL, ids=by_name)
 def test_describe_shows_every_worker(invoke: Callable[..., Result], scenario: Any) -> None:
+    from syncdemo.engine.context import lesson_of
+
     result = invoke("describe", scenario.name)
     text = " ".join(result.stdout.split())
     cfg = RunConfig(scenario.name, scenario.default_sync, scenario.default_threads, 1, 1, 0)
@@ -193,7 +195,7 @@ def test_describe_shows_every_worker(invoke: Callable[..., Result], scenario: An
     for strategy in scenario.strategies:
         assert f"--sync {strategy.name}" in text
         for role in roles:
-            assert f"def {strategy.workers[role].__name__}(" in result.stdout
+            assert f"def {lesson_of(strategy.workers[role]).__name__}(" in result.stdout
 
 
 # --- behaviour under threads ------------------------------------------------------------------

@@ -74,8 +74,8 @@ def play(
       syncdemo play deadlock                     deadlock two threads
       syncdemo play overdraft.py --granularity gil
       printf '0\\n1\\n1\\n' | syncdemo play counter
-      syncdemo play counter -n 1 --moves 0*7,1*16,0*9   a prepared lost update
-      syncdemo play counter -n 1 --moves 0*7,1*16,0*9 -o slide.svg   ... as a slide
+      syncdemo play counter -n 1 --moves 0,0,1*8,0*6     a prepared lost update
+      syncdemo play counter -n 1 --moves 0,0,1*8,0*6 -o slide.svg     ... as a slide
     """
     from syncdemo import scenarios
     from syncdemo.explore.explorer import parse_schedule

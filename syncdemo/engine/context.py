@@ -6,6 +6,7 @@ receive it: what a worker may count, record and look at while it runs.
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -125,3 +126,52 @@ class ThreadContext:
 
 
 Worker = Callable[[Any, ThreadContext], None]
+
+
+#: The context of the thread running now, for what the harness records from outside a
+#: worker (``--trace``'s reads and writes, see :func:`recording`).
+_running = threading.local()
+
+
+def running() -> ThreadContext | None:
+    """The context of the worker thread that runs now (None in the main thread)."""
+    ctx: ThreadContext | None = getattr(_running, "ctx", None)
+    return ctx
+
+
+def each_iteration(lesson: Callable[..., None], **bound: Any) -> Worker:
+    """A worker that calls ``lesson(state, **bound)`` once an iteration, or
+    ``lesson(state, thread, **bound)`` when it has a parameter named ``thread`` (the
+    thread's number): the loop, the stop flag and the count of operations are the
+    harness's, so the lesson holds only what a student reads (one read-modify-write, say).
+    ``describe``, ``explore`` and ``play`` show ``lesson`` (the worker's ``lesson``
+    attribute), never this loop."""
+    import inspect
+
+    call = functools.partial(lesson, **bound) if bound else lesson
+    numbered = "thread" in inspect.signature(lesson).parameters
+
+    def call_lesson(state: Any, ctx: ThreadContext) -> None:
+        thread = ctx.index
+        _running.ctx = ctx
+        try:
+            if numbered:
+                for chunk in ctx.chunks():
+                    for _ in chunk:
+                        call(state, thread)
+            else:
+                for chunk in ctx.chunks():
+                    for _ in chunk:
+                        call(state)
+        finally:
+            _running.ctx = None
+
+    call_lesson.lesson = lesson  # type: ignore[attr-defined]
+    return call_lesson
+
+
+def lesson_of(worker: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a reader is shown for ``worker``: its lesson (see :func:`each_iteration`),
+    or the worker itself."""
+    lesson: Callable[..., Any] = getattr(worker, "lesson", worker)
+    return lesson

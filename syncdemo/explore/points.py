@@ -72,14 +72,15 @@ HARNESS = frozenset(
 #: The frames where the machinery or the harness hands a thread over to code it did not
 #: write (file, function name): what they call is run as a thread's own code would be
 #: (the gil rule, in any file), not as theirs: a scenario's worker (explore/target.py), a
-#: user class's worker or plain function (scenarios/user.py), a thread a worker started
-#: (explore/patching.py).
+#: user class's worker or plain function (scenarios/user.py), a built-in lesson called
+#: once an iteration (engine/context.py), a thread a worker started (explore/patching.py).
 HANDS_OVER = frozenset(
     {
         (os.path.join(MACHINERY, "target.py"), "body"),
         (os.path.join(MACHINERY, "patching.py"), "body"),
         (os.path.join(_PACKAGE, "scenarios", "user.py"), "call_worker"),
         (os.path.join(_PACKAGE, "scenarios", "user.py"), "call_function"),
+        (os.path.join(_PACKAGE, "engine", "context.py"), "call_lesson"),
     }
 )
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from syncdemo.engine.context import Stopped, ThreadContext
+from syncdemo.engine.context import Stopped, ThreadContext, lesson_of
 from syncdemo.engine.runner import make_contexts
 from syncdemo.engine.watchdog import CYCLE, Stuck
 from syncdemo.explore import tracking
@@ -46,7 +46,7 @@ class Target:
         self.roles = list(self.scenario.roles(self.config))
         self.workers = [self.scenario.worker(self.strategy, r, self.config) for r in self.roles]
         self.files = self.scenario.code_files(self.workers)
-        self.root = _first_parameter(self.workers[0]) if self.workers else "state"
+        self.root = _first_parameter(lesson_of(self.workers[0])) if self.workers else "state"
         self._stop = threading.Event()
 
     def fingerprint(self) -> str:

@@ -199,7 +199,10 @@ class Scenario(ABC, Generic[S]):
 
         module = sys.modules.get(type(self).__module__)
         files = {str(getattr(module, "__file__", "") or "")}
-        files.update(w.__code__.co_filename for w in workers if hasattr(w, "__code__"))
+        from syncdemo.engine.context import lesson_of
+
+        lessons = [lesson_of(w) for w in workers]
+        files.update(w.__code__.co_filename for w in lessons if hasattr(w, "__code__"))
         return frozenset(f for f in files if f)
 
     def explored_state(self, state: S, root: str, track: Callable[[Any, str], Any]) -> S:
@@ -249,19 +252,20 @@ class Scenario(ABC, Generic[S]):
         import inspect
 
         from syncdemo.engine.config import resolve
+        from syncdemo.engine.context import lesson_of
         from syncdemo.info import Source
 
         roles = set(self.roles(resolve(self, iterations=1, trials=1, seed=0, race_budget=0)))
         found = [
             Source(
-                title=f"--sync {s.name}: each {role} thread runs {worker.__name__}()",
+                title=f"--sync {s.name}: each {role} thread runs {lesson.__name__}()",
                 strategy=s.name,
                 role=role,
-                function=worker.__name__,
-                code=inspect.getsource(worker).rstrip(),
+                function=lesson.__name__,
+                code=inspect.getsource(lesson).rstrip(),
             )
             for s in self.strategies
-            for role, worker in s.workers.items()
+            for role, lesson in ((r, lesson_of(w)) for r, w in s.workers.items())
             if role in roles
         ]
         if self.helpers:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from syncdemo.engine.context import ThreadContext, Worker
+from syncdemo.engine.context import ThreadContext, Worker, each_iteration, lesson_of, running
 from syncdemo.engine.evidence import READ, WRITE, lost_update_evidence
 from syncdemo.results import ACCEPTABLE, FORBIDDEN, INTERESTING, Evidence, Outcome, RunConfig
 from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
@@ -29,7 +29,8 @@ class Counter:
     lock: threading.Lock = field(default_factory=lambda: threading.Lock())
     async_lock: asyncio.Lock = field(default_factory=lambda: asyncio.Lock())
     shards: list[Shard] = field(default_factory=list)
-    """--sync sharded: one counter per thread (list.append is atomic), summed after the join."""
+    """--sync sharded: one counter per thread, made before the threads start, summed after
+    the join."""
 
     def total(self) -> int:
         """The count as the main thread sees it after the join."""
@@ -41,6 +42,29 @@ class Shard:
     """One thread's own counter: no other thread reads or writes it while they run."""
 
     value: int = 0
+
+
+class TracedCounter(Counter):
+    """With --trace: the same counter, recording each read and write of ``value`` in the
+    trace of the thread that makes it (the harness's, outside the worker's code: a
+    property call at each read and write, whose cost the report measures)."""
+
+    _value = 0
+
+    @property
+    def value(self) -> int:
+        value = self._value
+        ctx = running()
+        if ctx is not None:
+            ctx.record(READ, value)
+        return value
+
+    @value.setter
+    def value(self, value: int) -> None:
+        self._value = value
+        ctx = running()
+        if ctx is not None:
+            ctx.record(WRITE, value)
 
 
 class CounterState(Protocol):
@@ -84,66 +108,51 @@ STEPS = {"call": next_value, "io": next_value_after_io}
 IO_ITERATIONS = 2_000
 
 
-def increment_unsafe(state: Counter, ctx: ThreadContext) -> None:
-    step = STEPS[ctx.config.window]
-    for chunk in ctx.chunks():
-        trace = ctx.trace  # None unless --trace
-        for _ in chunk:
-            value = state.value  # read
-            if trace is not None:
-                trace.append((time.perf_counter_ns(), READ, value, -1))
-            value = step(value)  # a call: another thread may run here
-            state.value = value  # write: overwrites what others did meanwhile
-            if trace is not None:
-                trace.append((time.perf_counter_ns(), WRITE, value, -1))
+#: The call between a worker's read and its write: next_value, or with --window io
+#: next_value_after_io (the harness passes the window's).
+Step = Callable[[int], int]
 
 
-def increment_locked(state: Counter, ctx: ThreadContext) -> None:
-    step = STEPS[ctx.config.window]
-    for chunk in ctx.chunks():
-        trace = ctx.trace
-        for _ in chunk:
-            with state.lock:  # one thread at a time from here
-                value = state.value
-                if trace is not None:
-                    trace.append((time.perf_counter_ns(), READ, value, -1))
-                value = step(value)
-                state.value = value
-                if trace is not None:
-                    trace.append((time.perf_counter_ns(), WRITE, value, -1))
+def increment_unsafe(counter: Counter, step: Step) -> None:
+    value = counter.value  # read
+    value = step(value)  # a call: another thread may run here
+    counter.value = value  # write: what others wrote since is lost
 
 
-def increment_sharded(state: Counter, ctx: ThreadContext) -> None:
-    step = STEPS[ctx.config.window]
-    own = Shard()  # this thread's own counter
-    state.shards.append(own)  # summed after the join
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            value = own.value  # read: nobody else writes it
-            value = step(value)
-            own.value = value
+def increment_locked(counter: Counter, step: Step) -> None:
+    with counter.lock:  # one thread at a time from here
+        value = counter.value
+        value = step(value)
+        counter.value = value
 
 
-def increment_bare_sharded(state: Counter, ctx: ThreadContext) -> None:
-    own = Shard()
-    state.shards.append(own)
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            own.value += 1
+def increment_sharded(counter: Counter, thread: int, step: Step) -> None:
+    own = counter.shards[thread]  # this thread's own: nobody else writes it
+    value = own.value
+    value = step(value)
+    own.value = value
 
 
-def increment_bare(state: Counter, ctx: ThreadContext) -> None:
+def increment_bare(counter: Counter) -> None:
     """--window none: the classic ``+= 1`` (read, add, write with no call in between)."""
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            state.value += 1
+    counter.value += 1
 
 
-def increment_bare_locked(state: Counter, ctx: ThreadContext) -> None:
-    for chunk in ctx.chunks():
-        for _ in chunk:
-            with state.lock:
-                state.value += 1
+def increment_bare_locked(counter: Counter) -> None:
+    with counter.lock:
+        counter.value += 1
+
+
+def increment_bare_sharded(counter: Counter, thread: int) -> None:
+    counter.shards[thread].value += 1
+
+
+#: --window none: each strategy's bare increment.
+BARE: dict[str, Callable[..., None]] = {
+    "none": increment_bare,
+    "lock": increment_bare_locked,
+    "sharded": increment_bare_sharded,
+}
 
 
 _WHY = WhyItBreaks(
@@ -165,7 +174,7 @@ _NONE = Strategy(
     summary="read, call, write with nothing around it",
     cost="nothing, and it loses updates",
     safe=False,
-    workers={"worker": increment_unsafe},
+    workers={"worker": each_iteration(increment_unsafe, step=next_value)},
 )
 _LOCK = Strategy(
     name="lock",
@@ -176,7 +185,7 @@ _LOCK = Strategy(
         "unsafe loop"
     ),
     safe=True,
-    workers={"worker": increment_locked},
+    workers={"worker": each_iteration(increment_locked, step=next_value)},
 )
 _SHARDED = Strategy(
     name="sharded",
@@ -186,7 +195,7 @@ _SHARDED = Strategy(
         "unsafe loop, but the total is only known once every thread is done"
     ),
     safe=True,
-    workers={"worker": increment_sharded},
+    workers={"worker": each_iteration(increment_sharded, step=next_value)},
 )
 
 
@@ -251,7 +260,10 @@ class CounterScenario(Scenario[CounterState]):
             from syncdemo.scenarios.counter_runtimes import SharedCounter
 
             return SharedCounter()
-        return Counter()
+        counter = TracedCounter() if config.trace else Counter()
+        if config.sync == "sharded" and config.runtime == "threads":
+            counter.shards = [Shard() for _ in range(config.threads)]
+        return counter
 
     def worker(self, strategy: Strategy, role: str, config: RunConfig) -> Worker:
         if config.runtime != "threads":
@@ -259,10 +271,8 @@ class CounterScenario(Scenario[CounterState]):
 
             return RUNTIME_WORKERS[config.runtime][strategy.name]
         if config.window == "none":
-            if strategy is _SHARDED:
-                return increment_bare_sharded
-            return increment_bare_locked if strategy.safe else increment_bare
-        return strategy.workers[role]
+            return each_iteration(BARE[strategy.name])
+        return each_iteration(lesson_of(strategy.workers[role]), step=STEPS[config.window])
 
     def outcome_key(self, outcome: Outcome) -> int:
         return outcome.observed
