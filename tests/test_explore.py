@@ -120,7 +120,7 @@ def test_counter_shows_the_shortest_lost_update_and_how_to_replay_it(invoke: Inv
     text = " ".join(result.stdout.split())
     assert "shortest failing schedule" in text
     assert "← invariant broken" in text
-    assert "state.value = value" in text  # the real source line, not a model's words
+    assert "counter.value = value" in text  # the real source line, not a model's words
     assert "possible with the GIL" in text
     assert "Replay it: syncdemo explore counter --sync none -t 2 -n 2 --schedule" in text
 

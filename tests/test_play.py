@@ -337,24 +337,33 @@ class Terminal:
 
     def read_until(self, text: str, timeout: float = 30) -> str:
         """Everything drawn since the last call, once ``text`` is in it."""
+        return self._read(lambda drawn: text in drawn, repr(text), timeout)
+
+    def _read(self, done: Callable[[str], bool], what: str, timeout: float = 30) -> str:
         start = len(self.seen)
         deadline = time.monotonic() + timeout
-        while text.encode() not in self.seen[start:]:
+
+        def drawn() -> str:
+            return _plain(self.seen[start:].decode(errors="replace")).replace("\r\n", "\n")
+
+        while not done(drawn()):
             left = deadline - time.monotonic()
-            assert left > 0, f"{text!r} never came: {self.seen[start:].decode(errors='replace')}"
+            assert left > 0, f"{what} never came: {drawn()}"
             if select.select([self.master], [], [], left)[0]:
                 try:
                     self.seen += os.read(self.master, 65536)
                 except OSError:  # the child has gone
                     break
-        return _plain(self.seen[start:].decode(errors="replace"))
+        return drawn()
 
     def press(self, key: str) -> None:
         os.write(self.master, key.encode())
 
     def screen_at(self, moves: int) -> str:
         """The screen once the game shows ``moves`` moves (the last drawn by then)."""
-        drawn = self.read_until(f"Moves ({moves}):").replace("\r\n", "\n")
+        # the moves line is whole once the keys' line follows it
+        whole = re.compile(rf"Moves \({moves}\):[^\n]*\n[^\n]*Keys:")
+        drawn = self._read(lambda got: whole.search(got) is not None, f"Moves ({moves})")
         return drawn.rsplit("syncdemo play counter · ", 1)[-1]
 
     def close(self) -> int:

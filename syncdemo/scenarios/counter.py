@@ -25,16 +25,27 @@ from syncdemo.scenarios.base import Scenario, Strategy, WhyItBreaks
 
 @dataclass(eq=False)
 class Counter:
+    """The shared count: with --sync none, all there is."""
+
     value: int = 0
-    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
-    async_lock: asyncio.Lock = field(default_factory=lambda: asyncio.Lock())
-    shards: list[Shard] = field(default_factory=list)
-    """--sync sharded: one counter per thread, made before the threads start, summed after
-    the join."""
 
     def total(self) -> int:
         """The count as the main thread sees it after the join."""
-        return self.value + sum(shard.value for shard in self.shards)
+        return self.value
+
+
+@dataclass(eq=False)
+class LockedCounter(Counter):
+    """--sync lock: the count and the lock held around each increment."""
+
+    lock: threading.Lock = field(default_factory=lambda: threading.Lock())
+
+
+@dataclass(eq=False)
+class AsyncLockedCounter(Counter):
+    """--sync lock on --runtime asyncio: the count and an asyncio.Lock."""
+
+    lock: asyncio.Lock = field(default_factory=lambda: asyncio.Lock())
 
 
 @dataclass(eq=False)
@@ -44,10 +55,21 @@ class Shard:
     value: int = 0
 
 
-class TracedCounter(Counter):
-    """With --trace: the same counter, recording each read and write of ``value`` in the
-    trace of the thread that makes it (the harness's, outside the worker's code: a
-    property call at each read and write, whose cost the report measures)."""
+@dataclass(eq=False)
+class ShardedCounter(Counter):
+    """--sync sharded: a counter per thread besides the shared one (which stays 0)."""
+
+    shards: list[Shard] = field(default_factory=list)
+    """One counter per thread, made before the threads start, summed after the join."""
+
+    def total(self) -> int:
+        return self.value + sum(shard.value for shard in self.shards)
+
+
+class _TracedValue:
+    """With --trace: ``value`` records each read and write in the trace of the thread that
+    makes it (the harness's doing, outside the worker's code: a property call at each read
+    and write, whose cost the report measures against untraced trials)."""
 
     _value = 0
 
@@ -65,6 +87,25 @@ class TracedCounter(Counter):
         ctx = running()
         if ctx is not None:
             ctx.record(WRITE, value)
+
+
+_TRACED: dict[type[Counter], type[Counter]] = {}
+
+
+def traced(kind: type[Counter]) -> type[Counter]:
+    """``kind`` with its ``value`` recorded (see :class:`_TracedValue`)."""
+    made = _TRACED.get(kind)
+    if made is None:
+        made = _TRACED[kind] = type(f"Traced{kind.__name__}", (_TracedValue, kind), {})
+    return made
+
+
+#: Each strategy's shared state.
+KINDS: dict[str, type[Counter]] = {
+    "none": Counter,
+    "lock": LockedCounter,
+    "sharded": ShardedCounter,
+}
 
 
 class CounterState(Protocol):
@@ -119,14 +160,14 @@ def increment_unsafe(counter: Counter, step: Step) -> None:
     counter.value = value  # write: what others wrote since is lost
 
 
-def increment_locked(counter: Counter, step: Step) -> None:
+def increment_locked(counter: LockedCounter, step: Step) -> None:
     with counter.lock:  # one thread at a time from here
         value = counter.value
         value = step(value)
         counter.value = value
 
 
-def increment_sharded(counter: Counter, thread: int, step: Step) -> None:
+def increment_sharded(counter: ShardedCounter, thread: int, step: Step) -> None:
     own = counter.shards[thread]  # this thread's own: nobody else writes it
     value = own.value
     value = step(value)
@@ -138,12 +179,12 @@ def increment_bare(counter: Counter) -> None:
     counter.value += 1
 
 
-def increment_bare_locked(counter: Counter) -> None:
+def increment_bare_locked(counter: LockedCounter) -> None:
     with counter.lock:
         counter.value += 1
 
 
-def increment_bare_sharded(counter: Counter, thread: int) -> None:
+def increment_bare_sharded(counter: ShardedCounter, thread: int) -> None:
     counter.shards[thread].value += 1
 
 
@@ -260,8 +301,11 @@ class CounterScenario(Scenario[CounterState]):
             from syncdemo.scenarios.counter_runtimes import SharedCounter
 
             return SharedCounter()
-        counter = TracedCounter() if config.trace else Counter()
-        if config.sync == "sharded" and config.runtime == "threads":
+        kind = KINDS[config.sync]
+        if config.runtime == "asyncio" and kind is LockedCounter:
+            kind = AsyncLockedCounter
+        counter = (traced(kind) if config.trace else kind)()
+        if isinstance(counter, ShardedCounter) and config.runtime == "threads":
             counter.shards = [Shard() for _ in range(config.threads)]
         return counter
 

@@ -12,7 +12,13 @@ from typing import cast
 
 from syncdemo.engine.context import ThreadContext, Worker
 from syncdemo.results import RunConfig
-from syncdemo.scenarios.counter import Counter, Shard, next_value
+from syncdemo.scenarios.counter import (
+    AsyncLockedCounter,
+    Counter,
+    Shard,
+    ShardedCounter,
+    next_value,
+)
 
 # --- --runtime asyncio: tasks in one event loop ---------------------------------------------
 
@@ -44,7 +50,7 @@ async def increment_async_unsafe(state: Counter, ctx: ThreadContext) -> None:
             state.value = value  # write
 
 
-async def increment_async_sharded(state: Counter, ctx: ThreadContext) -> None:
+async def increment_async_sharded(state: ShardedCounter, ctx: ThreadContext) -> None:
     """--sync sharded: each task its own counter, summed after the loop ends."""
     step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
     own = Shard()
@@ -54,9 +60,9 @@ async def increment_async_sharded(state: Counter, ctx: ThreadContext) -> None:
             own.value = await step(own.value)
 
 
-async def increment_async_locked(state: Counter, ctx: ThreadContext) -> None:
+async def increment_async_locked(state: AsyncLockedCounter, ctx: ThreadContext) -> None:
     step = ASYNC_STEPS.get(ctx.config.window, next_value_no_await)
-    lock = state.async_lock
+    lock = state.lock
     for chunk in ctx.chunks():
         for _ in chunk:
             async with lock:  # tasks that reach it while it is held wait here
