@@ -35,15 +35,15 @@ def test_shortest_lost_update_for_one_increment_each() -> None:
     assert ce.label == "1"
     # the story of a lost update: both threads read 0 before either writes, so the step
     # with no way back is the second read, and the step that breaks it is the last write
-    reads = [s.index for s in ce.steps if any(str(v) == "read state.value = 0" for v in s.values)]
-    writes = [s.index for s in ce.steps if any(str(v) == "state.value ← 1" for v in s.values)]
+    reads = [s.index for s in ce.steps if any(str(v) == "read counter.value = 0" for v in s.values)]
+    writes = [s.index for s in ce.steps if any(str(v) == "counter.value ← 1" for v in s.values)]
     assert len(reads) == 2 and len(writes) == 2
     assert {ce.steps[i - 1].thread for i in reads} == {0, 1}
     assert reads[1] < writes[0]
     assert ce.unreachable_step == reads[1]
     assert ce.broken_step == writes[1]
     first = ce.steps[reads[0] - 1]
-    assert first.lines[-1].code.startswith("value = state.value")
+    assert first.lines[-1].code.startswith("value = counter.value")
     assert first.lines[-1].file == "counter.py"
     assert f"--schedule {format_schedule(ce.schedule)}@" in ce.replay
 
@@ -149,7 +149,7 @@ def test_position_and_hint_for_play() -> None:
         moves += (1,)
         inside = position(locked, lconfig, moves)
     assert 0 in inside.runnable and 1 not in inside.runnable
-    assert inside.next[1] == "acquire state.lock"
+    assert inside.next[1] == "acquire counter.lock"
 
 
 def test_explorations_do_not_nest() -> None:
