@@ -288,7 +288,7 @@ def test_the_progress_line_says_what_runs_how_fast_and_the_bound() -> None:
 
 @pytest.fixture
 def small() -> tuple[Any, Any]:
-    """counter, 2 threads × 1 increment, within 1 preemption: a few dozen schedules, a failure, the
+    """counter, 2 threads × 1 increment, within 1 preemption: a dozen schedules, a failure, the
     step with no way back and the check at gil granularity, all in a fraction of a second."""
     scenario = scenarios.get("counter")
     return scenario, resolve(scenario, purpose="explore", threads=2, iterations=1)
@@ -334,8 +334,9 @@ def test_a_failure_found_before_the_signal_is_shown_without_its_values(
     small: tuple[Any, Any],
 ) -> None:
     scenario, config = small
-    e = interrupted(scenario, config, on_progress=signal_at(SEARCH, 20))
-    assert e.schedules == 20 and e.violating > 0
+    whole = explorer.explore(scenario, config, max_preemptions=1, classify=False).schedules
+    e = interrupted(scenario, config, on_progress=signal_at(SEARCH, whole - 2))
+    assert e.schedules == whole - 2 and e.violating > 0
     ex = e.counterexample
     assert ex is not None and not ex.recorded and ex.how == "done" and not ex.ok
     assert not any(s.values for s in ex.steps) and ex.broken_step is None
