@@ -129,7 +129,7 @@ Worker = Callable[[Any, ThreadContext], None]
 
 
 #: The context of the thread running now, for what the harness records from outside a
-#: worker (``--trace``'s reads and writes, see :func:`recording`).
+#: worker (``--trace``'s reads and writes, see :func:`running`; counter.py's traced value reads it).
 _running = threading.local()
 
 
