@@ -4,8 +4,12 @@ seeded, and the pieces play mode needs (position, hint) agree with explore."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,3 +182,75 @@ def test_a_schedule_remembers_the_code_it_was_found_on() -> None:
     assert parse_schedule("0, 1,1") == ((0, 1, 1), "")
     with pytest.raises(ValueError, match="thread numbers"):
         parse_schedule("0,x")
+
+
+MANY_CALLS = """
+import syncdemo
+
+
+def churn(n):
+    # garbage and a reference cycle each call (no Python loop: C builds the lists), so
+    # frames and objects are freed and their addresses given out again, and the cycle
+    # collector has work to do
+    junk = list(map(list, zip(range(40 * n))))
+    junk.append(junk)
+    return len(junk) - 1
+
+
+@syncdemo.scenario(name="many-calls")
+class ManyCalls:
+    threads = 2
+    iterations = 6
+
+    def setup(self):
+        self.total = 0
+
+    def add(self, step):
+        value = self.total
+        value += churn(step)
+        self.total = value
+
+    def worker(self, me):
+        self.add(1 + me)
+
+    def check(self):
+        return self.total == 6 * 40 * (1 + 2)
+"""
+
+
+@pytest.mark.parametrize("granularity", ["line", "gil", "opcode"])
+def test_every_schedule_of_a_function_called_many_times_replays(
+    tmp_path: Path, granularity: str, request: pytest.FixtureRequest
+) -> None:
+    """A worker calls the same small function again and again: each call's frame is new
+    (and often at the address of the one before), so a schedule's steps must not depend on
+    where frames were allocated, nor on when the cycle collector runs (and with it the
+    Python code of ``gc.callbacks`` and of finalizers, in whichever thread allocates)."""
+    from helpers import scenario_file
+
+    from syncdemo.engine.config import resolve
+    from syncdemo.explore import search
+    from syncdemo.explore.runner import Runner
+    from syncdemo.explore.target import Target
+
+    def on_collect(phase: str, info: dict[str, int]) -> None:
+        time.perf_counter()  # Python code, as hypothesis's own gc callback is
+
+    gc.callbacks.append(on_collect)
+    request.addfinalizer(lambda: gc.callbacks.remove(on_collect))
+    scenario = scenario_file(tmp_path, "many_calls", MANY_CALLS)
+    config = resolve(scenario, purpose="explore", sync="none")
+    seen: list[tuple[tuple[int, ...], str]] = []
+
+    def keep(run: Any) -> bool:
+        seen.append((run.end.schedule, run.label))
+        return False
+
+    with Runner(Target(scenario, config), granularity) as runner:
+        search.dfs(runner, 1, limit=150, stop=keep)
+    assert len(seen) > 20
+    assert len({label for _, label in seen}) > 1  # some schedules lose an update
+    with Runner(Target(scenario, config), granularity) as runner:
+        for schedule, label in seen[::3]:
+            again = runner.run(search.Replay(schedule))
+            assert (again.end.schedule, again.label) == (schedule, label)

@@ -296,6 +296,8 @@ class SettraceTracer:
         frame.f_trace_opcodes = True
         local = _Frame(self, code, info)
         ctrl = scheduler.active()
+        if ctrl is not None:
+            ctrl.entered()
         fresh = frame.f_lasti <= 0
         if ctrl is not None and not (info.kind == OWN and fresh and self.granularity != "gil"):
             # a function starts or a generator resumes (at line granularity, a fresh frame
@@ -405,11 +407,15 @@ class MonitoringTracer:
             return self._disable()
         if self.scope.called(code, sys._getframe(1).f_back) == SKIP:
             return None  # called from the harness this time
+        ctrl = scheduler.active()
+        if ctrl is None:
+            return None
+        frame = sys._getframe(1)
+        self._last.pop(id(frame), None)  # a new frame, perhaps where an ended one was
+        ctrl.entered()
         if kind == OWN and self.granularity != "gil":
             return None  # its first line is the switch point
-        ctrl = scheduler.active()
-        if ctrl is not None:
-            ctrl.point(self._where(code, kind), (id(sys._getframe(1)), code, 0))
+        ctrl.point(self._where(code, kind), (id(frame), code, 0))
         return None
 
     def _resume(self, code: types.CodeType, offset: int) -> Any:
@@ -418,7 +424,7 @@ class MonitoringTracer:
             return self._disable() if self.scope.kind(code) == SKIP else None
         ctrl = scheduler.active()
         if ctrl is not None:
-            ctrl.point(self._where(code, kind))
+            ctrl.point(self._where(code, kind))  # (no ``here``: nothing to compare with)
         return None
 
     def _jump(self, code: types.CodeType, offset: int, destination: int) -> Any:

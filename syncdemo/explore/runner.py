@@ -12,7 +12,9 @@ when the block ends.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -97,6 +99,7 @@ class Runner:
         with contextlib.ExitStack() as stack:  # undone in reverse order, at __exit__
             stack.enter_context(signals.polled())  # its end raises a signal no one took
             stack.enter_context(patching.patched())
+            stack.enter_context(_collected_between_runs())
             scheduler.set_active(self.controller)
             stack.callback(scheduler.set_active, None)
             self.tracer.start()
@@ -119,6 +122,7 @@ class Runner:
 
     def run(self, chooser: Chooser, *, detail: bool = False) -> RunOutcome:
         ctrl = self.controller
+        _collect_as_the_interpreter_would()
         ctrl.building = True
         try:
             built = self.target.build()
@@ -167,6 +171,32 @@ class Runner:
         return RunOutcome(
             end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial
         )
+
+
+@contextlib.contextmanager
+def _collected_between_runs() -> Iterator[None]:
+    """The cycle collector runs between schedules, never inside one. Left automatic, it
+    runs when allocations pass a count that the runs before left behind, in whichever
+    thread allocates then, with the finalizers and ``gc.callbacks`` of whatever it frees:
+    code at switch points that differ from one run of a schedule to the next."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _collect_as_the_interpreter_would() -> None:
+    """Between runs: collect the generation that automatic collection would have (the
+    oldest whose count has reached its threshold), so that memory stays as it would."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    for generation in (2, 1, 0):
+        limit = thresholds[generation] if generation < len(thresholds) else 0
+        if limit and counts[generation] >= limit:
+            gc.collect(generation)
+            return
 
 
 def livelock(run: RunOutcome) -> RunOutcome:

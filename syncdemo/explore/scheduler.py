@@ -202,6 +202,16 @@ class Controller:
             self._switch(ts, Pending("point"))
         self._note_line(ts)
 
+    def entered(self) -> None:
+        """A frame of traced code starts or resumes on the running thread: the point it
+        stood at is no longer one to compare with. (A frame is known by its ``id``, and a
+        frame that has ended frees it for the next: without this, the first point of the
+        next call of the same function could pass for the old frame going straight on,
+        depending on where the allocator put it, so a replay could take other steps.)"""
+        ts = self.current()
+        if ts is not None and ts.at is not START:
+            ts.at = None
+
     def _same_point(self, ts: ThreadState, here: Here) -> bool:
         """Whether the thread ran only local instructions (bytecode.LOCAL) since its last
         switch point, straight on in the same frame: this point is then the same as that
