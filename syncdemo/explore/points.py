@@ -401,15 +401,17 @@ class MonitoringTracer:
             return None
         return (code.co_filename, sys._getframe(2).f_lineno)
 
+    # Events are global: they come from every thread, the driver's too (building the
+    # state, checking it). Each callback first asks whether the thread is a controlled
+    # one holding the turn (:func:`_controlled`), before any walk up the stack.
+
     def _start(self, code: types.CodeType, offset: int) -> Any:
         kind = self.scope.kind(code)
         if kind == SKIP:
             return self._disable()
-        if self.scope.called(code, sys._getframe(1).f_back) == SKIP:
-            return None  # called from the harness this time
-        ctrl = scheduler.active()
-        if ctrl is None:
-            return None
+        ctrl = _controlled()
+        if ctrl is None or self.scope.called(code, sys._getframe(1).f_back) == SKIP:
+            return None  # not a controlled thread, or called from the harness this time
         frame = sys._getframe(1)
         self._last.pop(id(frame), None)  # a new frame, perhaps where an ended one was
         ctrl.entered()
@@ -419,22 +421,24 @@ class MonitoringTracer:
         return None
 
     def _resume(self, code: types.CodeType, offset: int) -> Any:
+        if self.scope.kind(code) == SKIP:
+            return self._disable()
+        ctrl = _controlled()
+        if ctrl is None:
+            return None
         kind = self._kind_here(code)
-        if kind == SKIP:
-            return self._disable() if self.scope.kind(code) == SKIP else None
-        ctrl = scheduler.active()
-        if ctrl is not None:
+        if kind != SKIP:
             ctrl.point(self._where(code, kind))  # (no ``here``: nothing to compare with)
         return None
 
     def _jump(self, code: types.CodeType, offset: int, destination: int) -> Any:
         if destination > offset or self.scope.kind(code) == SKIP:
             return self._disable()  # forward jumps never check the eval breaker
-        kind = self._kind_here(code)
-        if kind == SKIP:
+        ctrl = _controlled()
+        if ctrl is None:
             return None
-        ctrl = scheduler.active()
-        if ctrl is not None:
+        kind = self._kind_here(code)
+        if kind != SKIP:
             here = (id(sys._getframe(1)), code, destination)
             ctrl.loop((code, offset), self._where(code, kind), here)
         return None
@@ -446,11 +450,11 @@ class MonitoringTracer:
     def _c_return(self, code: types.CodeType, offset: int, callable: Any, arg0: Any) -> Any:
         if self.scope.kind(code) == SKIP:
             return None  # (C_RETURN cannot be disabled)
-        kind = self._kind_here(code)
-        if kind == SKIP:
+        ctrl = _controlled()
+        if ctrl is None:
             return None
-        ctrl = scheduler.active()
-        if ctrl is not None:
+        kind = self._kind_here(code)
+        if kind != SKIP:
             here = (id(sys._getframe(1)), code, bytecode.after(code, offset))
             ctrl.point(self._where(code, kind), here)
         return None
@@ -461,7 +465,7 @@ class MonitoringTracer:
         acquire), and CPython checks the eval breaker after a C call returns."""
         if self.scope.kind(code) != SKIP:
             return self._disable()  # a return from Python code is never a switch point
-        ctrl = scheduler.active()
+        ctrl = _controlled()
         if ctrl is None:
             return None
         caller = sys._getframe(1).f_back
@@ -480,6 +484,9 @@ class MonitoringTracer:
         kind = self.scope.kind(code)
         if kind != OWN:
             return self._disable()
+        ctrl = _controlled()
+        if ctrl is None:
+            return None
         # 3.12.1 sometimes reports a LINE event for a forward jump within one line, and
         # not in every run. As settrace does: a new line, or a jump back, counts.
         frame = sys._getframe(1)
@@ -492,18 +499,24 @@ class MonitoringTracer:
         starts = self.starts.get(code)
         if starts is None:
             starts = self.starts[code] = line_starts(code)
-        if offset not in starts:
-            return None
-        ctrl = scheduler.active()
-        if ctrl is not None:
+        if offset in starts:
             ctrl.line(code.co_filename, line, (key, code, offset))
         return None
 
     def _instruction(self, code: types.CodeType, offset: int) -> Any:
-        ctrl = scheduler.active()
+        ctrl = _controlled()
         if ctrl is not None:
             ctrl.point(None, (id(sys._getframe(1)), code, offset))
         return None
+
+
+def _controlled() -> scheduler.Controller | None:
+    """The controller, when the thread an event comes from is one of its threads (and not
+    inside the machinery's quiet work): the only threads whose events count."""
+    ctrl = scheduler.active()
+    if ctrl is None or ctrl.current() is None:
+        return None
+    return ctrl
 
 
 def iter_modules(files: Iterable[str]) -> Iterator[types.ModuleType]:
