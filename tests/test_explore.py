@@ -149,6 +149,28 @@ def test_check_exit_codes(invoke: Invoke) -> None:
     assert "Verified for this bound" in " ".join(locked.stdout.split())
 
 
+def test_check_exits_0_only_on_a_proof(invoke: Invoke) -> None:
+    # the same safe strategy, proved above, is not proved by a sample or a search cut short
+    for args, why in (
+        (("--random", "5"), "random schedules are a sample, not a proof"),
+        (("--limit", "2"), "the search stopped before it had run every schedule"),
+    ):
+        result = invoke("explore", "counter", "--sync", "lock", "--check", *args)
+        assert result.exit_code == 1, result.output
+        assert "No failure" in " ".join(result.stdout.split())
+        assert f"--check: not verified: {why}" in result.stderr
+
+
+def test_the_polite_livelock_is_found_at_the_defaults(invoke: Invoke) -> None:
+    # explore's rounds run the schedules with one preemption (the two hands up at once)
+    # before its --limit is spent on those with two
+    result = invoke("explore", "livelock", "--sync", "polite", "--check", "-f", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["explored"]["livelocks"] > 0
+    assert data["explored"]["counterexample"]["outcome"] == "livelock"
+
+
 def test_json_counterexample_replays_to_the_same_outcome(invoke: Invoke) -> None:
     data = as_json(invoke, "counter")
     ex = data["explored"]["counterexample"]

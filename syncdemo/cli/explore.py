@@ -121,7 +121,11 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     "for Perfetto UI or chrome://tracing: one step per microsecond, a track per thread.",
 )
 @output_options_for("table", "json")
-@opt.check_option("Exit 1 if a schedule breaks the invariant (0 otherwise), for shell scripts.")
+@opt.check_option(
+    "For shell scripts and CI: exit 0 only when the search proves the invariant within its "
+    "bound; 1 when a schedule breaks it, or when the search could not run every schedule "
+    "(--limit reached, --random)."
+)
 @opt.debug_option
 def explore(
     name: str,
@@ -253,6 +257,14 @@ def explore(
             f"Stopped at the --limit of {e.limit:,} runs: the search is incomplete.", err=True
         )
     if check and report.violated:
+        ctx.exit(EXIT_VIOLATED)
+    if check and not report.proved:
+        why = (
+            "random schedules are a sample, not a proof"
+            if e is not None and e.mode == "random"
+            else "the search stopped before it had run every schedule within its bound"
+        )
+        click.echo(f"--check: not verified: {why} (exit 1).", err=True)
         ctx.exit(EXIT_VIOLATED)
 
 

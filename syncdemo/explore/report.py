@@ -51,6 +51,17 @@ class Report:
             return not self.replay.ok
         return self.exploration is not None and not self.exploration.ok
 
+    @property
+    def proved(self) -> bool:
+        """Whether the report is a proof that nothing broke: a replay that kept the
+        invariant (of that one schedule), or a search that ran every schedule within its
+        bound and found no failure. A search stopped by its --limit, or random schedules,
+        prove nothing about the schedules they did not run."""
+        if self.replay is not None:
+            return self.replay.ok
+        e = self.exploration
+        return e is not None and e.ok and e.complete and not e.interrupted and e.mode != "random"
+
     def named(self, label: str) -> str:
         return label if self.outcome_name in ("outcome", "") else f"{self.outcome_name} {label}"
 

@@ -148,6 +148,13 @@ class BoundedDFS:
     def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
         pass
 
+    def path_cost(self) -> int:
+        """The preemptions of the schedule just run (the prefix's are free)."""
+        if not self.stack:
+            return 0
+        node = self.stack[-1]
+        return node.cost(node.choice)
+
     def decided(self) -> int:
         """How many of the current schedule's first choices the search made (past them,
         it only followed the default order)."""
@@ -314,33 +321,49 @@ def dfs(
     stop: Callable[[RunOutcome], bool] | None = None,
     progress: Progress | None = None,
 ) -> Found:
-    """Run every schedule the bounded search reaches (up to ``limit`` runs); ``stop`` ends
-    the search early when it returns True for a run; ``progress`` is called after each."""
+    """Run every schedule the bounded search reaches (up to ``limit`` schedules); ``stop``
+    ends the search early when it returns True for a run; ``progress`` is called after each.
+
+    With a bound, the schedules are run in rounds of their preemptions (iterative context
+    bounding, as CHESS does): those with none, then those with one, and so on up to the
+    bound. A round walks the tree of the rounds before it again (a stateless search keeps
+    no tree) but counts only its own schedules, so every schedule is counted once, and a
+    failure that needs few preemptions is found before the limit is spent on schedules
+    that need many."""
     began = time.perf_counter()
     found = Found()
     if not found.stopped(runner):
         warm_up(runner)
-    search = BoundedDFS(bound, prefix)
+    rounds: list[int | None] = [None] if bound is None else list(range(bound + 1))
     made = 0
-    while not found.stopped(runner):
-        if made >= limit:
-            found.complete = False
-            break
-        run = runner.run(search)
-        was_cut = run.how == CUT
-        if was_cut:
-            run = settle(runner, run, search.decided())
-        if found.stopped(runner, run):
-            break
-        found.cut += was_cut and run.how != LIVELOCK
-        made += 1
-        found.add(run)
-        if progress is not None:
-            progress()
-        if stop is not None and stop(run):
-            found.complete = False
-            break
-        if not search.backtrack():
+    for k in rounds:
+        search = BoundedDFS(k, prefix)
+        last_round = k == bound
+        while not found.stopped(runner):
+            if made >= limit:
+                found.complete = False
+                break
+            run = runner.run(search)
+            mine = k is None or search.path_cost() == k or (last_round and run.how == "pruned")
+            if mine:
+                was_cut = run.how == CUT
+                if was_cut:
+                    run = settle(runner, run, search.decided())
+                if found.stopped(runner, run):
+                    break
+                found.cut += was_cut and run.how != LIVELOCK
+                made += 1
+                found.add(run)
+                if progress is not None:
+                    progress()
+                if stop is not None and stop(run):
+                    found.complete = False
+                    break
+            elif found.stopped(runner, run):
+                break
+            if not search.backtrack():
+                break
+        if not found.complete:
             break
     found.elapsed_s = time.perf_counter() - began
     return found
