@@ -70,7 +70,8 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     type=Preemptions(),
     help="Only schedules that switch away from a runnable thread at most K times; "
     "'unbounded' tries them all.  "
-    f"[default: {DEFAULT_MAX_PREEMPTIONS}; 1 for the scenarios of three threads]",
+    f"[default: the scenario's: {DEFAULT_MAX_PREEMPTIONS} for your own code and counter; 1 "
+    "for the built-ins whose search at 2 takes more than seconds]",
 )
 @click.option(
     "--no-reduction",

@@ -125,6 +125,9 @@ def transfer_account_locks_unordered(bank: Bank, ctx: ThreadContext) -> None:
 
 class BankTransferScenario(Scenario[Bank]):
     name = "bank-transfer"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Tellers move money between accounts: overdrafts, money lost, or a deadlock."
     explanation = (
         f"{ACCOUNTS} accounts open with {OPENING_BALANCE} each. Every thread is a teller making "

@@ -76,6 +76,9 @@ def phases_barrier(state: Phases, ctx: ThreadContext) -> None:
 
 class BarrierScenario(Scenario[Phases]):
     name = "barrier"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Threads work in phases and read each other's results; without a barrier, stale."
     explanation = (
         "Each of --iterations phases, every thread writes the phase number into its own slot "

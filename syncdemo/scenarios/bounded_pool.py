@@ -88,6 +88,9 @@ def use_semaphore(pool: Pool, ctx: ThreadContext) -> None:
 
 class BoundedPoolScenario(Scenario[Pool]):
     name = "bounded-pool"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "At most K threads may use a resource at once; check-then-join lets more in."
     explanation = (
         "A pool admits at most K users at once, K being half the threads (at least one). "

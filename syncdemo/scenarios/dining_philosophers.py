@@ -137,6 +137,9 @@ def _strategy(name: str, summary: str, cost: str, safe: bool, dine: object) -> S
 
 class DiningPhilosophersScenario(Scenario[Table]):
     name = "dining-philosophers"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "N philosophers share N forks; left-then-right deadlocks, fairness is measured."
     explanation = (
         "--threads philosophers sit around a table with one fork between each two "

@@ -98,6 +98,9 @@ def need_double_checked(reg: Registry, ctx: ThreadContext) -> None:
 
 class LazyInitScenario(Scenario[Registry]):
     name = "lazy-init"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Threads build shared objects on first use; check-then-create builds several."
     explanation = (
         "There are --iterations expensive objects, each built the first time some thread "

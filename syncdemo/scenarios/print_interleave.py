@@ -78,6 +78,9 @@ def write_whole_lines(term: Terminal, ctx: ThreadContext) -> None:
 
 class PrintInterleaveScenario(Scenario[Terminal]):
     name = "print-interleave"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Threads print whole lines to one stream; print() writes twice, so lines mix."
     explanation = (
         "Each thread prints --iterations lines to one shared stream (the scenario's own, never "

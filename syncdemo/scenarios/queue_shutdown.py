@@ -249,6 +249,9 @@ else:
 
 class QueueShutdownScenario(ProducerConsumerRoles[Line]):
     name = "queue-shutdown"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Consumers stop when the queue looks empty: items left behind, or get() for ever."
     explanation = (
         "Producers fetch items (time.sleep(0) stands for that I/O: it releases the GIL, as I/O "

@@ -244,6 +244,9 @@ def _strategy(
 
 class ReadersWritersScenario(Scenario[Record]):
     name = "readers-writers"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "Readers copy a record while writers rewrite it: torn reads, or starved writers."
     explanation = (
         f"A third of the threads (at least one) are writers, each writing --iterations new "

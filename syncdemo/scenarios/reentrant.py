@@ -77,6 +77,9 @@ def restock_split(stock: Stock, ctx: ThreadContext) -> None:
 
 class ReentrantScenario(Scenario[Stock]):
     name = "reentrant"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less, and each unsafe one fails
+    explore_preemptions = 1
     summary = "A method holding a Lock calls one that takes it again: it waits for itself."
     explanation = (
         "restock() holds the stock lock and calls record_restock(), which takes the same "

@@ -102,6 +102,10 @@ def work_with(pool: Pool, ctx: ThreadContext) -> None:
 
 class SemaphoreScenario(Scenario[Pool]):
     name = "semaphore"
+    # at 2, a search of some strategy ran 15 s to minutes (or stopped at --limit); at 1
+    # every strategy's takes about 2 s or less (its unsafe ones fail at neither: they
+    # need sizes beyond explore's small ones)
+    explore_preemptions = 1
     summary = "A Semaphore(K) released twice on an error path lets more than K threads in."
     explanation = (
         "A pool admits at most K users at once (K = half the threads), guarded by a "
