@@ -263,7 +263,7 @@ def test_no_progress_on_a_pipe(invoke: Callable[..., Result]) -> None:
     """A search of over a second, its stderr not a terminal: only the --limit line there."""
     result = invoke(*LONG, "--limit", "1500", "-f", "json")
     assert result.exit_code == 0
-    assert result.stderr == "Stopped at the --limit of 1,500 runs: the search is incomplete.\n"
+    assert result.stderr == "Stopped at the --limit of 1,500 schedules: the search is incomplete.\n"
     assert json.loads(result.stdout)["explored"]["schedules"] == 1500
 
 

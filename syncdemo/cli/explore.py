@@ -32,6 +32,11 @@ MAX_RANDOM = 100_000
 MAX_LIMIT = 10_000_000
 #: Keep in step with syncdemo.explore.search.DEFAULT_LIMIT (not imported: --help stays light).
 DEFAULT_LIMIT = 20_000
+
+#: Seconds a search may run unless --time-limit says otherwise; every built-in's search at
+#: its defaults takes under a minute on a busy two-core machine.
+DEFAULT_TIME_LIMIT = 300.0
+MAX_TIME_LIMIT = 7 * 24 * 3600.0
 DEFAULT_MAX_PREEMPTIONS = 2
 #: --max-preemptions unbounded, as the option gives it (None: not given).
 UNBOUNDED = -1
@@ -112,7 +117,17 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
     type=Count(1, MAX_LIMIT),
     metavar="RUNS",
     help="The most schedules a search runs; past it, it stops and says so.  "
-    f"[default: {DEFAULT_LIMIT:,}, fewer for a livelock]",
+    f"[default: {DEFAULT_LIMIT:,}]",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(0, MAX_TIME_LIMIT, min_open=True),
+    callback=opt.finite,
+    default=DEFAULT_TIME_LIMIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="The longest a search (with the checks after it) runs; past it, it stops, shows "
+    "what it found, and says so (an incomplete search is never a proof).",
 )
 @click.option(
     "--export-trace",
@@ -125,7 +140,7 @@ class Preemptions(click.ParamType):  # type: ignore[type-arg]
 @opt.check_option(
     "For shell scripts and CI: exit 0 only when the search proves the invariant within its "
     "bound; 1 when a schedule breaks it, or when the search could not run every schedule "
-    "(--limit reached, --random)."
+    "(--limit or --time-limit reached, --random, a schedule past the step limit)."
 )
 @opt.debug_option
 def explore(
@@ -142,6 +157,7 @@ def explore(
     quiz: bool,
     answer: str | None,
     limit: int | None,
+    time_limit: float,
     export_trace: Path | None,
     out: OutputOptions,
     check: bool,
@@ -221,6 +237,7 @@ def explore(
                     seed=fresh_seed(seed) if runs is not None else 0,
                     name=report.name,
                     reduction=reduction,
+                    time_limit=time_limit,
                     on_progress=_progress(
                         status, report.name or report.scenario, bound, most, runs
                     ),
@@ -254,18 +271,11 @@ def explore(
 
         write_file(export_trace, schedule_trace(shown, report.threads, report.scenario))
     if e is not None and not e.complete:
-        click.echo(
-            f"Stopped at the --limit of {e.limit:,} runs: the search is incomplete.", err=True
-        )
+        click.echo(f"Stopped at {e.stopped_by}: the search is incomplete.", err=True)
     if check and report.violated:
         ctx.exit(EXIT_VIOLATED)
     if check and not report.proved:
-        why = (
-            "random schedules are a sample, not a proof"
-            if e is not None and e.mode == "random"
-            else "the search stopped before it had run every schedule within its bound"
-        )
-        click.echo(f"--check: not verified: {why} (exit 1).", err=True)
+        click.echo(f"--check: not verified: {report.unproved()} (exit 1).", err=True)
         ctx.exit(EXIT_VIOLATED)
 
 

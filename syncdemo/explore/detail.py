@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from syncdemo.explore import runner as runs
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
 from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome
@@ -23,6 +22,9 @@ from syncdemo.scenarios.base import Scenario
 
 #: Makes the replay command of a schedule.
 Command = Callable[[tuple[int, ...]], str]
+
+#: The last steps of a livelock a report shows (the loop it is stuck in).
+LIVELOCK_SHOWN = 30
 
 #: Runs the search for the step from which the invariant is unreachable may make.
 UNREACHABLE_BUDGET = 3_000
@@ -68,10 +70,15 @@ def number(label: str) -> tuple[int, str]:
 
 
 def unreachable_from(
-    runner: Runner, best: RunOutcome, bound: int | None, progress: search.Progress | None = None
+    runner: Runner,
+    best: RunOutcome,
+    bound: int | None,
+    progress: search.Progress | None = None,
+    deadline: float | None = None,
 ) -> int | None:
     """The fewest steps of ``best`` after which no continuation keeps the invariant
-    (within the bound), found by bisection; None if the budget ran out (or a signal came)."""
+    (within the bound), found by bisection; None if the budget ran out (its runs, or the
+    ``deadline``), or a signal came."""
     schedule = best.end.schedule
 
     def can_pass(n: int) -> bool | None:
@@ -82,6 +89,7 @@ def unreachable_from(
             prefix=schedule[:n],
             stop=lambda r: r.ok,
             progress=progress,
+            deadline=deadline,
         )
         if found.passed:
             return True
@@ -105,11 +113,25 @@ def detail(
     schedule: tuple[int, ...],
     command: Command,
     unreachable: int | None,
-    livelock: bool = False,
+    fair_from: int | None = None,
 ) -> RealExecution:
-    run = runner.run(search.Replay(schedule), detail=True)
-    if livelock and run.how == CUT:
-        run = runs.livelock(run)
+    """``schedule`` replayed with the values each step read and wrote. A livelock found
+    by a search (``fair_from``: the steps it chose) is run again as it was found: those
+    steps, then the fair continuation. A replay that runs past the step limit is treated
+    as a search's run is: the fair continuation from the end of ``schedule`` tells a
+    livelock from a thread the replay's own order starved."""
+    if fair_from is not None:
+        run = search.fairly(runner, schedule[:fair_from], detail=True)
+        return execution(runner, run, command, unreachable, fair_from)
+    ctrl = runner.controller
+    limit = ctrl.step_limit
+    ctrl.step_limit = max(limit, len(schedule))
+    try:
+        run = runner.run(search.Replay(schedule), detail=True)
+    finally:
+        ctrl.step_limit = limit
+    if run.how == CUT:
+        run = search.fairly(runner, schedule, detail=True)
     return execution(runner, run, command, unreachable, len(schedule))
 
 
@@ -149,9 +171,11 @@ def execution(
                 broke=i == broke_at,
             )
         )
+    elided = max(0, len(steps) - LIVELOCK_SHOWN) if run.how == LIVELOCK else 0
     return RealExecution(
         schedule=run.end.schedule,
-        steps=tuple(steps),
+        steps=tuple(steps[elided:]),
+        elided=elided,
         outcome=run.outcome,
         label=run.label,
         grade=run.grade,
@@ -162,10 +186,11 @@ def execution(
         preemptions=run.end.preemptions,
         granularity=runner.granularity,
         initial=run.initial,
-        replay=command(run.end.schedule),
+        replay=command(run.end.schedule[: run.fair_from] if run.fair_from else run.end.schedule),
         given=given,
         error=run.error,
         recorded=recorded,
+        fair_from=run.fair_from,
     )
 
 
@@ -188,15 +213,24 @@ def fails_at_gil(
     config: RunConfig,
     bound: int | None,
     limit: int,
-    step_limit: int,
+    step_limit: int | None,
     progress: search.Progress | None = None,
     reduction: bool = True,
+    deadline: float | None = None,
 ) -> bool | None:
-    """Whether a search at ``gil`` granularity finds a failure too (None: a signal stopped
-    it before it found one)."""
+    """Whether a search at ``gil`` granularity finds a failure too; None when it stopped
+    (its --limit, the ``deadline``, a signal) before it found one or ran every schedule:
+    a search that did not finish cannot say that the GIL rules the failure out."""
     target = Target(scenario, config)
     with Runner(target, GIL, step_limit, reduction) as runner:
-        found = search.dfs(runner, bound, limit=limit, stop=lambda r: r.failed, progress=progress)
-    if found.best is None and found.interrupted:
-        return None
-    return found.best is not None
+        found = search.dfs(
+            runner,
+            bound,
+            limit=limit,
+            stop=lambda r: r.failed,
+            progress=progress,
+            deadline=deadline,
+        )
+    if found.best is not None:
+        return True
+    return False if found.complete and not found.cut else None

@@ -29,14 +29,11 @@ from syncdemo.explore.results import (
     RealExploration,
     SourceLine,
 )
-from syncdemo.explore.runner import DEADLOCK, LIVELOCK, STEP_LIMIT, Runner, RunOutcome
+from syncdemo.explore.runner import DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import INTERRUPTED
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
 from syncdemo.scenarios.base import Scenario
-
-#: The last steps of a livelock the report shows (the loop it is stuck in).
-LIVELOCK_SHOWN = 30
 
 #: The default --max-preemptions: most concurrency bugs need one or two (CHESS).
 DEFAULT_MAX_PREEMPTIONS = 2
@@ -142,12 +139,13 @@ def explore(
     limit: int = search.DEFAULT_LIMIT,
     random: int | None = None,
     seed: int = 0,
-    step_limit: int = STEP_LIMIT,
+    step_limit: int | None = None,
     classify: bool = True,
     command: Command | None = None,
     name: str = "",
     on_progress: OnProgress | None = None,
     reduction: bool = True,
+    time_limit: float | None = None,
 ) -> RealExploration:
     """Search the schedules of the real workers; report outcomes and the shortest failing
     schedule (fewest preemptions, then fewest steps), replayed in detail.
@@ -157,6 +155,9 @@ def explore(
     ``gil`` granularity with the same bound, to say whether the GIL allows it. Without
     ``reduction``, every switch point is a choice, even one reached from the last through
     only local instructions (``--no-reduction``: the plain search, to compare with).
+
+    ``time_limit`` (seconds) stops the search, and the checks after it, with what was
+    found by then (incomplete: never a proof).
 
     A signal (Ctrl-C) stops it at once, whichever search or replay runs then: it raises
     :class:`ExploreInterrupted` with what was explored so far."""
@@ -175,6 +176,7 @@ def explore(
             name=name,
             on_progress=on_progress,
             reduction=reduction,
+            time_limit=time_limit,
         )
         if signals.take() is not None or exploration.interrupted:
             raise ExploreInterrupted(replace(exploration, interrupted=True))
@@ -190,25 +192,34 @@ def _explore(
     limit: int,
     random: int | None,
     seed: int,
-    step_limit: int,
+    step_limit: int | None,
     classify: bool,
     command: Command | None,
     name: str,
     on_progress: OnProgress | None,
     reduction: bool,
+    time_limit: float | None,
 ) -> RealExploration:
     target = Target(scenario, config)
     command = command or replay_command(
         target.config, granularity, target.fingerprint(), name, reduction
     )
     began = time.perf_counter()
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     with Runner(target, granularity, step_limit, reduction) as runner:
+        steps_each = runner.controller.step_limit
         if random is not None:
-            found = search.pct(runner, random, seed, progress=_counter(on_progress, SEARCH))
+            found = search.pct(
+                runner, random, seed, progress=_counter(on_progress, SEARCH), deadline=deadline
+            )
             mode = "random"
         else:
             found = search.dfs(
-                runner, max_preemptions, limit=limit, progress=_counter(on_progress, SEARCH)
+                runner,
+                max_preemptions,
+                limit=limit,
+                progress=_counter(on_progress, SEARCH),
+                deadline=deadline,
             )
             mode = "exhaustive" if max_preemptions is None else "bounded"
         counterexample = None
@@ -217,14 +228,9 @@ def _explore(
             unreachable = None
             if mode != "random" and found.complete and best.how != LIVELOCK:
                 unreachable = detail.unreachable_from(
-                    runner, best, max_preemptions, _counter(on_progress, NO_WAY_BACK)
+                    runner, best, max_preemptions, _counter(on_progress, NO_WAY_BACK), deadline
                 )
             counterexample = _shown(runner, best, command, unreachable)
-            if best.how == LIVELOCK and len(counterexample.steps) > LIVELOCK_SHOWN:
-                cut = len(counterexample.steps) - LIVELOCK_SHOWN
-                counterexample = replace(
-                    counterexample, steps=counterexample.steps[cut:], elided=cut
-                )
     elapsed = time.perf_counter() - began
     gil_found = None
     if counterexample is not None:
@@ -239,6 +245,7 @@ def _explore(
                 step_limit,
                 _counter(on_progress, AT_GIL),
                 reduction,
+                deadline,
             )
         if gil_found is not None:
             needs = GIL if gil_found else PARALLEL
@@ -255,7 +262,7 @@ def _explore(
         elapsed_s=elapsed,
         complete=found.complete,
         limit=limit,
-        step_limit=step_limit,
+        step_limit=steps_each,
         outcomes=detail.outcomes(target, found.ends),
         deadlocks=found.count(DEADLOCK),
         livelocks=found.count(LIVELOCK),
@@ -265,6 +272,8 @@ def _explore(
         raw=None,
         gil_found=gil_found,
         interrupted=found.interrupted or signals.pending() is not None,
+        time_limit=time_limit,
+        timed_out=found.timed_out,
     )
 
 
@@ -274,7 +283,7 @@ def _shown(
     """The failing schedule ``best``, replayed in detail; after a signal (before that
     replay, or during it) the search's own run of it, whose values were not recorded."""
     if not runner.interrupted():
-        shown = detail.detail(runner, best.end.schedule, command, unreachable, best.how == LIVELOCK)
+        shown = detail.detail(runner, best.end.schedule, command, unreachable, best.fair_from)
         if shown.how != INTERRUPTED:
             return shown
     return detail.execution(
@@ -300,7 +309,7 @@ def replay(
     schedule: tuple[int, ...],
     *,
     granularity: str = "line",
-    step_limit: int = STEP_LIMIT,
+    step_limit: int | None = None,
     command: Command | None = None,
     fingerprint: str = "",
     name: str = "",
@@ -361,7 +370,7 @@ def position(
     moves: tuple[int, ...],
     *,
     granularity: str = "line",
-    step_limit: int = STEP_LIMIT,
+    step_limit: int | None = None,
     name: str = "",
 ) -> Position:
     """Play ``moves`` and stop: which threads may move next, and what each waits for."""

@@ -55,12 +55,34 @@ class Report:
     def proved(self) -> bool:
         """Whether the report is a proof that nothing broke: a replay that kept the
         invariant (of that one schedule), or a search that ran every schedule within its
-        bound and found no failure. A search stopped by its --limit, or random schedules,
-        prove nothing about the schedules they did not run."""
+        bound and found no failure. A search stopped by its --limit or --time-limit, or
+        random schedules, prove nothing about the schedules they did not run; nor does one
+        whose schedules ran past the step limit (after it, they ran in one fair order)."""
         if self.replay is not None:
             return self.replay.ok
         e = self.exploration
-        return e is not None and e.ok and e.complete and not e.interrupted and e.mode != "random"
+        return (
+            e is not None
+            and e.ok
+            and e.complete
+            and not e.cut
+            and not e.interrupted
+            and e.mode != "random"
+        )
+
+    def unproved(self) -> str:
+        """Why a search that found no failure is not a proof ("" when it is one)."""
+        e = self.exploration
+        if e is None or self.proved or not e.ok:
+            return ""
+        if e.mode == "random":
+            return "random schedules are a sample, not a proof"
+        if not e.complete or e.interrupted:
+            return "the search stopped before it had run every schedule within its bound"
+        return (
+            f"{e.cut:,} schedule{'s' if e.cut != 1 else ''} ran past the step limit of "
+            f"{e.step_limit:,} steps, and after it ran on in one fair order, not in every order"
+        )
 
     def named(self, label: str) -> str:
         return label if self.outcome_name in ("outcome", "") else f"{self.outcome_name} {label}"
@@ -77,15 +99,23 @@ class Report:
         if not e.complete:
             found = "A failing schedule was found" if e.counterexample else "No failure was found"
             return (
-                f"{found} before the search stopped at the --limit of {e.limit:,} schedules "
+                f"{found} before the search stopped at {e.stopped_by} "
                 f"({scope}): the rest were not run, so this proves nothing about them. Raise "
-                "--limit, lower --max-preemptions, or sample with --random N."
+                f"{'--time-limit' if e.timed_out else '--limit'}, lower --max-preemptions, "
+                "or sample with --random N."
             )
         if e.ok:
             if e.mode == "random":
                 return (
                     f"No failure in {e.schedules:,} random schedules ({scope}). That is "
                     "evidence, not proof: a bounded search can prove it for small sizes."
+                )
+            if e.cut:
+                return (
+                    f"No failure was found ({scope}), but this is not a proof: "
+                    f"{self.unproved()}. The step limit is twice the length of the schedule "
+                    "that runs each thread to its end in turn; fewer --iterations make "
+                    "retries end sooner."
                 )
             return (
                 f"Verified for this bound: every schedule keeps the invariant ({scope}). "

@@ -145,6 +145,9 @@ class RealExecution:
     recorded: bool = True
     """Whether the values each step read and wrote (and the state after it) were recorded:
     not for a schedule shown as the search ran it (Ctrl-C came before its replay)."""
+    fair_from: int | None = None
+    """Set when the run went past the step limit: its first ``fair_from`` steps were
+    chosen, the rest ran with each thread given its turn in order (a fair scheduler)."""
 
     @property
     def deadlocked(self) -> bool:
@@ -184,6 +187,7 @@ class RealExecution:
             "initial": self.initial,
             "replay": self.replay,
             "values_recorded": self.recorded,
+            "fair_from": self.fair_from,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -225,6 +229,21 @@ class RealExploration:
     interrupted: bool = False
     """A signal (Ctrl-C, SIGTERM) stopped the exploration: during the search (then it is
     not ``complete``), or after it, before the report's other checks were done."""
+    time_limit: float | None = None
+    """The search's time limit in seconds (--time-limit), if it had one."""
+    timed_out: bool = False
+    """The time limit stopped the search (it is then not ``complete``)."""
+
+    @property
+    def stopped_by(self) -> str:
+        """What stopped an incomplete search, in words ("" for a complete one)."""
+        if self.interrupted:
+            return "the interruption"
+        if self.timed_out:
+            return f"the --time-limit of {self.time_limit:g} s"
+        if not self.complete:
+            return f"the --limit of {self.limit:,} schedules"
+        return ""
 
     @property
     def violating(self) -> int:
@@ -249,6 +268,8 @@ class RealExploration:
             "hung": self.hung,
             "complete": self.complete,
             "interrupted": self.interrupted,
+            "time_limit": self.time_limit,
+            "timed_out": self.timed_out,
             "limit": self.limit,
             "step_limit": self.step_limit,
             "elapsed_s": self.elapsed_s,

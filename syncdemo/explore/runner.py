@@ -22,13 +22,29 @@ from syncdemo import signals
 from syncdemo.engine.locks import Snapshot, describe_cycle, describe_graph, find_cycle
 from syncdemo.explore import patching, points, scheduler, tracking
 from syncdemo.explore.scheduler import Controller
-from syncdemo.explore.steps import Chooser, RunEnd, StepRecord
+from syncdemo.explore.steps import AccessRecord, Chooser, RunEnd, StepRecord, default_order
 from syncdemo.explore.target import Target
 from syncdemo.results import FORBIDDEN, Outcome
 
 #: No schedule runs longer than this many steps unless the caller says (spin loops,
 #: retry loops and livelocks would otherwise run for ever): it is cut and counted as cut.
+#: A runner without a given limit fits its own (:meth:`Runner.fit_step_limit`): this, or
+#: :data:`FIT_FACTOR` times the length of the serial schedule, whichever is more.
 STEP_LIMIT = 2_000
+
+#: A fitted step limit is this many times the serial schedule's length (each thread run to
+#: its end in turn): room for every interleaving of the same work, and for retries.
+FIT_FACTOR = 2
+
+#: The longest the serial schedule may run while a runner fits its step limit: past it,
+#: the workers do not end even one after another (:class:`EndlessWork`).
+PROBE_LIMIT = 50_000
+
+
+class EndlessWork(RuntimeError):
+    """The serial schedule (each thread run to its end in turn, without preemption) did not
+    end within :data:`PROBE_LIMIT` steps: no search of it can end either."""
+
 
 DEADLOCK = "deadlock"
 LIVELOCK = "livelock"
@@ -54,6 +70,8 @@ class RunOutcome:
     initial: str
     error: str = ""
     """When a worker raised: which thread, and what."""
+    fair_from: int | None = None
+    """For a livelock: the steps the search chose, after which a fair continuation ran."""
 
     @property
     def how(self) -> str:
@@ -77,14 +95,19 @@ class Runner:
         self,
         target: Target,
         granularity: str = "line",
-        step_limit: int = STEP_LIMIT,
+        step_limit: int | None = None,
         reduction: bool = True,
     ) -> None:
+        """``step_limit``: the most steps a schedule runs before it is cut; None fits one
+        to the workload when the block is entered (:meth:`fit_step_limit`)."""
         if granularity not in points.GRANULARITIES:
             raise ValueError(f"granularity must be one of {', '.join(points.GRANULARITIES)}")
         self.target = target
         self.granularity = granularity
-        self.controller = Controller(target.threads, granularity, step_limit)
+        self.fitted = step_limit is None
+        self.serial_steps: int | None = None
+        """The serial schedule's length, once a fitted runner has run it."""
+        self.controller = Controller(target.threads, granularity, step_limit or STEP_LIMIT)
         self.controller.files = frozenset(target.files)
         self.controller.reduction = reduction
         modules = list(points.iter_modules(target.files))
@@ -104,7 +127,41 @@ class Runner:
             stack.callback(scheduler.set_active, None)
             self.tracer.start()
             self._undo = stack.pop_all()
+        if self.fitted:
+            try:
+                self.fit_step_limit()
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
         return self
+
+    def fit_step_limit(self) -> None:
+        """Run the serial schedule (each thread to its end in turn) once, not counted, and
+        make the step limit :data:`FIT_FACTOR` times its length (at least
+        :data:`STEP_LIMIT`): a workload's own length is never what cuts its schedules, so
+        a cut means a thread that retries or spins, and a fair continuation that runs past
+        twice the limit is a livelock, not a big workload. The run also warms caches
+        (an ABC's ``isinstance`` cache, a lazy import) before any schedule is compared
+        with another. Raises :class:`EndlessWork` when the serial schedule does not end."""
+        ctrl = self.controller
+        ctrl.step_limit = PROBE_LIMIT
+        try:
+            run = self.run(_Serial(), judged=False)  # only its length counts
+        finally:
+            ctrl.step_limit = STEP_LIMIT
+        self.runs -= 1
+        self.serial_steps = len(run.end.schedule)
+        if run.how == CUT:
+            at = "; ".join(
+                f"thread {i} at {os.path.basename(f)}:{line}"
+                for i, (f, line) in sorted(run.end.at.items())
+            )
+            raise EndlessWork(
+                f"the workers do not end even one after another ({at or 'still running'} "
+                f"after {PROBE_LIMIT:,} steps): explore runs every schedule to its end, so it "
+                "needs workers that finish; 'syncdemo run' runs endless ones against a timer"
+            )
+        ctrl.step_limit = max(STEP_LIMIT, FIT_FACTOR * len(run.end.schedule))
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -120,7 +177,10 @@ class Runner:
         """Whether a signal (Ctrl-C) came: stop running schedules."""
         return signals.pending() is not None
 
-    def run(self, chooser: Chooser, *, detail: bool = False) -> RunOutcome:
+    def run(self, chooser: Chooser, *, detail: bool = False, judged: bool = True) -> RunOutcome:
+        """One schedule, as ``chooser`` picks it; ``detail``: with the values each step
+        read and wrote; not ``judged``: without calling the scenario's check at its end
+        (the outcome is then None)."""
         ctrl = self.controller
         _collect_as_the_interpreter_would()
         ctrl.building = True
@@ -156,7 +216,7 @@ class Runner:
         waits: tuple[str, ...] = ()
         if end.how == DEADLOCK:
             cycle, waits = _deadlock(end)
-        if end.how not in ("done", DEADLOCK):
+        if end.how not in ("done", DEADLOCK) or not judged:
             return RunOutcome(end, None, end.how, "", cycle, waits, tuple(states), initial)
         ctrl.building = True
         try:
@@ -171,6 +231,18 @@ class Runner:
         return RunOutcome(
             end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial
         )
+
+
+class _Serial:
+    """Each thread runs on while it can; then the next in turn (no preemption)."""
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
+    ) -> int | None:
+        return default_order(enabled, last, mode)[0]
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        pass
 
 
 @contextlib.contextmanager
@@ -199,21 +271,27 @@ def _collect_as_the_interpreter_would() -> None:
             return
 
 
-def livelock(run: RunOutcome) -> RunOutcome:
-    """A run that went on past the step limit under a fair continuation: a livelock."""
+def livelock(run: RunOutcome, fair_from: int) -> RunOutcome:
+    """A run that went on past the step limit under a fair continuation from its first
+    ``fair_from`` steps: a livelock. Its preemptions are those of those steps (the search's
+    choices); the fair continuation's hand-overs are fairness, not preemptions."""
     end = run.end
     end.how = LIVELOCK
+    end.preemptions = sum(step.preemption for step in end.steps[:fair_from])
     running = sorted(end.at)
     where = "; ".join(
         f"thread {i} at {os.path.basename(end.at[i][0])}:{end.at[i][1]}" for i in running
     )
     who = ", ".join(f"thread {i}" for i in running) or "the threads"
+    after = f"after the first {fair_from:,} steps " if fair_from else ""
     cycle = (
-        f"{who} kept running for {len(end.steps):,} steps without finishing, each given "
-        f"its turn in order (a fair scheduler): {where}"
+        f"{who} kept running for {len(end.steps) - fair_from:,} steps {after}without "
+        f"finishing, each given its turn in order (a fair scheduler): {where}"
     )
     outcome = Outcome(0, 0, 1, {"livelock": cycle})
-    return RunOutcome(end, outcome, LIVELOCK, FORBIDDEN, cycle, (), run.states, run.initial)
+    return RunOutcome(
+        end, outcome, LIVELOCK, FORBIDDEN, cycle, (), run.states, run.initial, fair_from=fair_from
+    )
 
 
 def _deadlock(end: RunEnd) -> tuple[str, tuple[str, ...]]:

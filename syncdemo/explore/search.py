@@ -23,17 +23,15 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from syncdemo.explore.runner import CUT, LIVELOCK, Runner, RunOutcome, livelock
 from syncdemo.explore.steps import (
     FREE,
     INTERRUPTED,
-    RUNNING,
-    YIELDED,
     AccessRecord,
     cost,
-    in_turn,
+    default_order,
 )
 
 #: PCT's bug depth: priority change points per run = depth - 1.
@@ -51,16 +49,6 @@ class BadSchedule(ValueError):
 
 class NotDeterministic(RuntimeError):
     """The same prefix of choices led to different runnable threads."""
-
-
-def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list[int]:
-    """Without preemption first: the thread that ran last while it can go on (after a
-    yield: the next in turn), then the others in ascending order (after a yield: in turn)."""
-    if mode == RUNNING:
-        return [last, *(t for t in enabled if t != last)]  # type: ignore[list-item]
-    if mode == YIELDED and last is not None:
-        return list(in_turn(enabled, last))
-    return list(enabled)
 
 
 class Replay:
@@ -210,14 +198,20 @@ def settle(runner: Runner, run: RunOutcome, decided: int) -> RunOutcome:
     fair continuation: its real end, or a livelock when it still does not finish."""
     if run.how != CUT:
         return run
+    return fairly(runner, run.end.schedule[:decided])
+
+
+def fairly(runner: Runner, prefix: tuple[int, ...], *, detail: bool = False) -> RunOutcome:
+    """``prefix``, then each runnable thread in turn (:class:`Fair`), with room to finish
+    (:data:`FAIR_FACTOR` times the step limit): its end, or a livelock when it runs past."""
     ctrl = runner.controller
     limit = ctrl.step_limit
-    ctrl.step_limit = max(limit * FAIR_FACTOR, FAIR_STEPS)  # room to finish, fairly
+    ctrl.step_limit = max(limit * FAIR_FACTOR, FAIR_STEPS, len(prefix) + limit)
     try:
-        fair = runner.run(Fair(run.end.schedule[:decided]))
+        fair = runner.run(Fair(prefix), detail=detail)
     finally:
         ctrl.step_limit = limit
-    return livelock(fair) if fair.how == CUT else fair
+    return livelock(fair, len(prefix)) if fair.how == CUT else replace(fair, fair_from=len(prefix))
 
 
 #: A fair continuation's step limit: this many times the search's, and at least FAIR_STEPS
@@ -268,6 +262,17 @@ class Found:
     elapsed_s: float = 0.0
     interrupted: bool = False
     """A signal (Ctrl-C) stopped the search: it saw only what is counted here."""
+    timed_out: bool = False
+    """Its time limit stopped the search: it saw only what is counted here."""
+
+    def out_of_time(self, deadline: float | None) -> bool:
+        """Whether ``deadline`` (a :func:`time.monotonic` time) has passed: if so the
+        search is over, incomplete."""
+        if deadline is None or time.monotonic() < deadline:
+            return False
+        self.complete = False
+        self.timed_out = True
+        return True
 
     @property
     def schedules(self) -> int:
@@ -320,9 +325,11 @@ def dfs(
     prefix: tuple[int, ...] = (),
     stop: Callable[[RunOutcome], bool] | None = None,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> Found:
-    """Run every schedule the bounded search reaches (up to ``limit`` schedules); ``stop``
-    ends the search early when it returns True for a run; ``progress`` is called after each.
+    """Run every schedule the bounded search reaches (up to ``limit`` schedules, and until
+    ``deadline``, a :func:`time.monotonic` time); ``stop`` ends the search early when it
+    returns True for a run; ``progress`` is called after each.
 
     With a bound, the schedules are run in rounds of their preemptions (iterative context
     bounding, as CHESS does): those with none, then those with one, and so on up to the
@@ -342,6 +349,8 @@ def dfs(
         while not found.stopped(runner):
             if made >= limit:
                 found.complete = False
+                break
+            if found.out_of_time(deadline):
                 break
             run = runner.run(search)
             mine = k is None or search.path_cost() == k or (last_round and run.how == "pruned")
@@ -373,8 +382,10 @@ def warm_up(runner: Runner) -> None:
     """One run, not counted, before a search: code that fills a cache the first time it
     runs (an ABC's ``isinstance`` cache, ``re``'s compiled patterns, a lazy import) takes
     other steps then than ever after, and the search compares each run with the ones
-    before it (:class:`NotDeterministic`)."""
-    runner.run(Replay(()))
+    before it (:class:`NotDeterministic`). A runner that fitted its step limit has run
+    one already."""
+    if runner.serial_steps is None:
+        runner.run(Replay(()))
 
 
 def pct(
@@ -384,15 +395,17 @@ def pct(
     *,
     length: int = 0,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> Found:
     """``runs`` PCT schedules; the i-th uses its own rng seeded from (seed, i)."""
     began = time.perf_counter()
     found = Found()
     if length <= 0 and not found.stopped(runner):
-        first = runner.run(Replay(()))
-        length = max(1, len(first.end.schedule))
+        if runner.serial_steps is None:
+            runner.serial_steps = len(runner.run(Replay(())).end.schedule)
+        length = max(1, runner.serial_steps)
     for i in range(runs):
-        if found.stopped(runner):
+        if found.stopped(runner) or found.out_of_time(deadline):
             break
         rng = random.Random(f"{seed}:{i}")
         run = runner.run(PCT(rng, runner.target.threads, length))

@@ -129,6 +129,16 @@ def in_turn(enabled: tuple[int, ...], last: int) -> tuple[int, ...]:
     )
 
 
+def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list[int]:
+    """Without preemption first: the thread that ran last while it can go on (after a
+    yield: the next in turn), then the others in ascending order (after a yield: in turn)."""
+    if mode == RUNNING:
+        return [last, *(t for t in enabled if t != last)]  # type: ignore[list-item]
+    if mode == YIELDED and last is not None:
+        return list(in_turn(enabled, last))
+    return list(enabled)
+
+
 def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:
     """1 if running ``choice`` next is a preemption, else 0."""
     if mode == RUNNING:

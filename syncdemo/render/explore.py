@@ -72,7 +72,7 @@ def outcome_table(report: Report, e: RealExploration) -> Grid:
 
 def _stopped(e: RealExploration) -> str:
     """What stopped an incomplete search."""
-    return "the interruption" if e.interrupted else "the --limit"
+    return e.stopped_by or "the --limit"
 
 
 def _cell(step: RealStep, hidden: bool, home: str) -> str:
@@ -242,7 +242,7 @@ def _explored(e: RealExploration) -> str:
     if e.interrupted and not e.complete:
         extra.append("interrupted")
     elif not e.complete:
-        extra.append(f"stopped at the --limit of {e.limit:,}")
+        extra.append(f"stopped at {e.stopped_by}")
     return f"{counted}{'; ' if extra else ''}{'; '.join(extra)}; in {took}"
 
 
@@ -254,9 +254,15 @@ def replay_report(report: Report) -> RenderableType:
     parts.append(step_table(run, report.threads, f"schedule: {pre}"))
     notes = execution_notes(report, run)
     if run.given and run.given < len(run.schedule):
+        how = (
+            "ran with each thread given its turn in order (a fair scheduler: without "
+            "preemption they ran past the step limit)"
+            if run.fair_from is not None
+            else "ran without preemption"
+        )
         notes.append(
             f"\nThe --schedule gave {run.given} steps; steps {run.given + 1} to "
-            f"{len(run.schedule)} ran without preemption."
+            f"{len(run.schedule)} {how}."
         )
     parts += [notes, Text(""), _status(report, None)]
     return group(*parts)
