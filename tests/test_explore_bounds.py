@@ -166,3 +166,58 @@ def test_a_livelock_names_the_searchs_preemptions_and_replays_from_its_choices(
     again = json.loads(replayed.stdout)["replay"]
     assert again["outcome"] == "livelock" and again["schedule"] == ex["schedule"]
     assert len(again["steps"]) == len(ex["steps"]) < ex["length"]  # its last steps shown
+
+
+GLOBAL = """
+import syncdemo
+
+total = 0
+
+@syncdemo.scenario
+class Globals:
+    def setup(self):
+        global total
+        total = 0
+
+    def worker(self, thread):
+        global total
+        seen = total
+        total = seen + 1
+
+    def check(self):
+        return total == 2
+"""
+
+
+ON_OBJECT = """
+import syncdemo
+
+@syncdemo.scenario
+class OnTheObject:
+    def setup(self):
+        self.total = 0
+
+    def worker(self, thread):
+        seen = self.total
+        self.total = seen + 1
+
+    def check(self):
+        return self.total == 2
+"""
+
+
+def test_a_check_that_reads_nothing_the_workers_were_seen_to_write_is_warned_of(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    path = tmp_path / "globals.py"
+    path.write_text(textwrap.dedent(GLOBAL))
+    data = json.loads(invoke("explore", str(path), "-f", "json").stdout)["explored"]
+    assert data["check_unseen"] is True
+    assert not data["ok"]  # the lost update is found all the same: switch points do not care
+    text = " ".join(invoke("explore", str(path)).stdout.split())
+    assert "Warning: the check read none of the shared state the workers were seen" in text
+    # the same workers on the object: nothing to warn of
+    path.write_text(textwrap.dedent(ON_OBJECT))
+    data = json.loads(invoke("explore", str(path), "-f", "json").stdout)["explored"]
+    assert data["check_unseen"] is False and not data["ok"]
+    assert "Warning" not in invoke("explore", str(path)).stdout

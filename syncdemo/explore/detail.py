@@ -198,7 +198,11 @@ def with_needs(e: RealExecution, needs: str) -> RealExecution:
     return replace(e, needs=needs)
 
 
-def source(filename: str, lineno: int) -> SourceLine:
+def source(filename: str, lineno: int | None) -> SourceLine:
+    """The line ``lineno`` of ``filename``; a frame between lines (CPython 3.10 has no line
+    number for some instructions, e.g. inside ``traceback``'s code) has 0 and no text."""
+    if lineno is None:
+        return SourceLine(os.path.basename(filename), 0, "")
     return SourceLine(
         os.path.basename(filename), lineno, linecache.getline(filename, lineno).strip()
     )

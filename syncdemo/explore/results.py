@@ -233,6 +233,9 @@ class RealExploration:
     """The search's time limit in seconds (--time-limit), if it had one."""
     timed_out: bool = False
     """The time limit stopped the search (it is then not ``complete``)."""
+    check_unseen: bool = False
+    """The scenario's check read none of the shared state the workers were seen to write
+    (see :attr:`syncdemo.explore.runner.Runner.check_unseen`)."""
 
     @property
     def stopped_by(self) -> str:
@@ -270,6 +273,7 @@ class RealExploration:
             "interrupted": self.interrupted,
             "time_limit": self.time_limit,
             "timed_out": self.timed_out,
+            "check_unseen": self.check_unseen,
             "limit": self.limit,
             "step_limit": self.step_limit,
             "elapsed_s": self.elapsed_s,

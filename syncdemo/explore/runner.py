@@ -107,6 +107,10 @@ class Runner:
         self.fitted = step_limit is None
         self.serial_steps: int | None = None
         """The serial schedule's length, once a fitted runner has run it."""
+        self.written: frozenset[str] = frozenset()
+        """The shared state (by path) the serial schedule's steps were seen to write."""
+        self.check_reads: frozenset[str] | None = None
+        """The shared state (by path) the scenario's check read, in the first run checked."""
         self.controller = Controller(target.threads, granularity, step_limit or STEP_LIMIT)
         self.controller.files = frozenset(target.files)
         self.controller.reduction = reduction
@@ -146,11 +150,12 @@ class Runner:
         ctrl = self.controller
         ctrl.step_limit = PROBE_LIMIT
         try:
-            run = self.run(_Serial(), judged=False)  # only its length counts
+            run = self.run(_Serial(), judged=False, accesses=True)
         finally:
             ctrl.step_limit = STEP_LIMIT
         self.runs -= 1
         self.serial_steps = len(run.end.schedule)
+        self.written = frozenset(a.path for st in run.end.steps for a in st.accesses if a.write)
         if run.how == CUT:
             at = "; ".join(
                 f"thread {i} at {os.path.basename(f)}:{line}"
@@ -172,15 +177,36 @@ class Runner:
         finally:
             self._undo.__exit__(t, e, tb)
 
+    @property
+    def check_unseen(self) -> bool:
+        """Whether the scenario's check read none of the shared state the serial schedule
+        was seen to write: the workers then change what decides the outcome where the
+        tracker cannot see it (a module global, an object outside the shared state), and
+        what relies on the tracker (a loop round that wrote nothing is a spin) may be
+        wrong about them."""
+        return (
+            self.check_reads is not None
+            and self.serial_steps is not None
+            and not (self.check_reads & self.written)
+        )
+
     @staticmethod
     def interrupted() -> bool:
         """Whether a signal (Ctrl-C) came: stop running schedules."""
         return signals.pending() is not None
 
-    def run(self, chooser: Chooser, *, detail: bool = False, judged: bool = True) -> RunOutcome:
+    def run(
+        self,
+        chooser: Chooser,
+        *,
+        detail: bool = False,
+        judged: bool = True,
+        accesses: bool = False,
+    ) -> RunOutcome:
         """One schedule, as ``chooser`` picks it; ``detail``: with the values each step
-        read and wrote; not ``judged``: without calling the scenario's check at its end
-        (the outcome is then None)."""
+        read and wrote and the state after it (``accesses``: only what each step read and
+        wrote); not ``judged``: without calling the scenario's check at its end (the
+        outcome is then None)."""
         ctrl = self.controller
         _collect_as_the_interpreter_would()
         ctrl.building = True
@@ -195,7 +221,7 @@ class Runner:
         def on_step(step: StepRecord) -> None:
             states.append(tracking.describe(view) if step.wrote else "")
 
-        ctrl.recording = detail
+        ctrl.recording = detail or accesses
         try:
             end = ctrl.run(built.works, chooser, self.tracer, on_step if detail else None)
         finally:
@@ -220,7 +246,10 @@ class Runner:
             return RunOutcome(end, None, end.how, "", cycle, waits, tuple(states), initial)
         ctrl.building = True
         try:
-            outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
+            with tracking.noted_reads() as read:
+                outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
+            if self.check_reads is None:
+                self.check_reads = frozenset(read)
         finally:
             ctrl.building = False
         if end.how == DEADLOCK:

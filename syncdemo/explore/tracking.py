@@ -8,9 +8,10 @@ scheduler learns serves twice: a step that touched nothing shared need not be cu
 its neighbours, and the report can show the values each step read and wrote.
 
 Accesses the tracker cannot see (module globals, objects reached only through locals or
-other modules) are not reported; the explorer then cuts steps more coarsely than it
-should. The scenario contract keeps all shared state in the state object, which is why
-this is enough for syncdemo's scenarios.
+other modules) are not reported. Switch points never depend on it; spin detection does
+(a loop round that wrote nothing seen is a spin), so the driver's own reads in the
+scenario's check are noted too (:func:`noted_reads`), and a check that reads nothing the
+workers were seen to write is reported (``Runner.check_unseen``).
 """
 
 from __future__ import annotations
@@ -76,20 +77,46 @@ _busy = False
 """True while a report is being made (showing a tracked container reads it again)."""
 
 
+_noted: set[str] | None = None
+"""While :func:`noted_reads` runs: the shared state the driver's own code reads."""
+
+
 def _report(write: bool, obj: Any, key: str, value: Any) -> None:
     global _busy
     if _busy:
         return
     ctrl = scheduler.active()
-    if ctrl is None or not ctrl.wrote(write):
+    if ctrl is None:
+        return
+    if _noted is not None and ctrl.current() is None:  # the driver, in noted_reads
+        if not write:
+            _noted.add(_where(obj, key))
+        return
+    if not ctrl.wrote(write):
         return
     _busy = True
     try:
-        path = _PATHS.get(id(obj), type(obj).__name__)
-        where = path if key == "*" else f"{path}{key}" if key[:1] == "[" else f"{path}.{key}"
-        ctrl.access(write, obj, key, where, show(value))
+        ctrl.access(write, obj, key, _where(obj, key), show(value))
     finally:
         _busy = False
+
+
+def _where(obj: Any, key: str) -> str:
+    path = _PATHS.get(id(obj), type(obj).__name__)
+    return path if key == "*" else f"{path}{key}" if key[:1] == "[" else f"{path}.{key}"
+
+
+@contextlib.contextmanager
+def noted_reads() -> Iterator[set[str]]:
+    """Within the block, the shared state the driver reads (the scenario's check) is noted
+    in the set it gives, by path (``state.balance``), as a step's accesses are."""
+    global _noted
+    seen: set[str] = set()
+    _noted = seen
+    try:
+        yield seen
+    finally:
+        _noted = None
 
 
 _PATHS: dict[int, str] = {}

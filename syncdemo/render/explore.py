@@ -180,6 +180,15 @@ def _status(report: Report, e: RealExploration | None) -> Text:
                 "turn in order\n",
                 "bold red",
             )
+    if e is not None and e.check_unseen:
+        status.append("Warning: ", style="bold yellow")
+        status.append(
+            "the check read none of the shared state the workers were seen to write, so "
+            "they change what decides it where syncdemo cannot see (a module global, an "
+            "object outside the shared state?). Switch points do not depend on that, but "
+            "a loop round that writes only such state is taken for a spin, and then "
+            "running it on counts as a preemption: keep the shared state on the object.\n"
+        )
     status.append("Invariant: ", style="bold")
     status.append(report.invariant + "\n")
     if report.roles:
