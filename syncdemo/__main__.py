@@ -1,6 +1,6 @@
 """``python -m syncdemo``: the same command line as the ``syncdemo`` script."""
 
-from syncdemo.cli import main
+from syncdemo._entry import main
 
 if __name__ == "__main__":
     main()

@@ -62,6 +62,13 @@ _lock = threading.Lock()
 _depth = 0
 _real_exit = os._exit
 _owner_pid = 0
+#: Where ``_exit`` is reachable: ``os``, and the module it comes from (``posix``, ``nt``).
+_HOMES = tuple(m for m in (os, sys.modules.get("posix"), sys.modules.get("nt")) if m is not None)
+
+
+def _set_exit(function: Callable[[int], Any]) -> None:
+    for module in _HOMES:
+        module._exit = function  # type: ignore[attr-defined]
 
 
 def _forget() -> None:
@@ -70,7 +77,7 @@ def _forget() -> None:
     global _lock, _depth
     _lock = threading.Lock()
     _depth = 0
-    os._exit = _real_exit
+    _set_exit(_real_exit)
 
 
 if hasattr(os, "register_at_fork"):
@@ -85,12 +92,13 @@ def _refuse_exit(code: int) -> NoReturn:
 
 @contextlib.contextmanager
 def no_hard_exit() -> Iterator[None]:
-    """Within the block (nested or from several threads), ``os._exit`` raises."""
+    """Within the block (nested or from several threads), ``os._exit`` (and
+    ``posix._exit``, the same function) raises."""
     global _depth, _owner_pid
     with _lock:
         if _depth == 0:
             _owner_pid = os.getpid()
-            os._exit = _refuse_exit  # type: ignore[assignment]
+            _set_exit(_refuse_exit)
         _depth += 1
     try:
         yield
@@ -98,7 +106,7 @@ def no_hard_exit() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                os._exit = _real_exit
+                _set_exit(_real_exit)
 
 
 Snapshot = dict[str, Any]

@@ -235,3 +235,71 @@ def test_play_gives_the_terminal_back_on_sigterm(signum: int) -> None:
             process.wait()
         os.close(slave)
         os.close(master)
+
+
+ENDLESS = """\
+import syncdemo
+
+
+@syncdemo.scenario
+class Endless:
+    threads = 2
+    iterations = 1
+
+    def setup(self):
+        self.x = 0
+
+    def worker(self, thread):
+        while True:
+            self.x += 1
+
+    def check(self):
+        return True
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_ctrl_c_stops_a_user_worker_that_never_returns_at_once(
+    command: str, tmp_path: Path
+) -> None:
+    """Its threads never come back between calls: they are stopped from outside after a
+    moment (it took the 5 s grace meant for a watchdog's stop before)."""
+    path = tmp_path / "endless.py"
+    path.write_text(ENDLESS, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncdemo", command, str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(1.5)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert took < 3, f"{took:.2f} s after Ctrl-C"  # about 0.25 s here; 5 s before
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import builtins
+
+    from syncdemo import _entry
+
+    real_import = builtins.__import__
+
+    def interrupted(name: str, *args: object, **kwargs: object) -> object:
+        if name == "syncdemo.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as done:
+        _entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "Interrupted.\n"

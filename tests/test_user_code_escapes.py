@@ -57,6 +57,25 @@ FILES = {
     "exit_at_import.py": "import os\n\nos._exit(3)\n",
     # check() calls sys.exit
     "exits_in_check.py": HEAD + "\n    def check(self):\n        sys.exit(4)\n",
+    # check() returns an object whose __bool__ raises an error other than RuntimeError
+    "value_bool.py": LIAR.replace("RuntimeError", "ValueError")
+    + HEAD
+    + "\n    def check(self):\n        return Liar()\n",
+    # a worker sets what syncdemo's own driver and pool use
+    "swaps_thread.py": HEAD.replace(
+        "        self.count += 1", "        threading.Thread = None\n        self.count += 1"
+    )
+    + CHECK,
+    "swaps_clock.py": HEAD.replace(
+        "        self.count += 1",
+        "        import time\n        time.monotonic = None\n        self.count += 1",
+    )
+    + CHECK,
+    # a worker ends the process through posix, where os._exit comes from
+    "posix_exit.py": HEAD.replace(
+        "        self.count += 1", "        import posix\n        posix._exit(5)"
+    )
+    + CHECK,
 }
 
 
@@ -77,8 +96,8 @@ def one_line(result: Result) -> str:
 
 #: (command, file, exit status, what the line must say)
 CASES = [
-    (["run"], "bad_bool.py", 1, "check failed: RuntimeError: no truth"),
-    (["compare"], "bad_bool.py", 1, "check failed: RuntimeError: no truth"),
+    (["run"], "bad_bool.py", 1, "bool() of it raised RuntimeError: no truth"),
+    (["compare"], "bad_bool.py", 1, "bool() of it raised RuntimeError: no truth"),
     (["explore"], "bad_bool.py", 1, "no truth"),
     (["run"], "swaps_lock.py", 1, "replaced threading.Lock"),
     (["explore"], "swaps_lock.py", 1, "replaced threading.Lock"),
@@ -90,6 +109,18 @@ CASES = [
     (["explore"], "exit_at_import.py", 2, "os._exit(3)"),
     (["run"], "exits_in_check.py", 1, "sys.exit(4)"),
     (["explore"], "exits_in_check.py", 1, "sys.exit(4)"),
+    (["explore"], "value_bool.py", 1, "bool() of it raised ValueError: no truth"),
+    (["play", "--moves", "0,0,1,1"], "value_bool.py", 1, "raised ValueError: no truth"),
+    (["run"], "value_bool.py", 1, "raised ValueError: no truth"),
+    # explore said "Verified" with threading.Event replaced, and a traceback for these
+    (["explore"], "swaps_event.py", 1, "replaced threading.Event"),
+    (["explore"], "swaps_thread.py", 1, "replaced threading.Thread"),
+    (["explore"], "swaps_clock.py", 1, "replaced time.monotonic"),
+    (["run"], "swaps_clock.py", 1, "replaced time.monotonic"),
+    # explore called os._exit "an exception (HardExit)" with the guard's lines as steps
+    (["explore"], "hard_exit.py", 1, "thread 0 failed: it called os._exit(5)"),
+    (["explore"], "posix_exit.py", 1, "it called os._exit(5)"),
+    (["run"], "posix_exit.py", 1, "it called os._exit(5)"),
 ]
 
 
@@ -101,13 +132,20 @@ CASES = [
 def test_hostile_user_code_is_one_line(
     invoke: Invoke, command: list[str], name: str, code: int, said: str
 ) -> None:
-    originals = (threading.Lock, threading.Event, os._exit)
+    import posix
+    import time
+
+    def now() -> tuple[object, ...]:
+        watched = (threading.Lock, threading.Event, threading.Thread, time.monotonic)
+        return (*watched, os._exit, posix._exit)
+
+    originals = now()
     extra = ["--trials", "1"] if command[0] in ("run", "compare") else []
-    result = invoke(*command, name, *extra)
+    result = invoke(command[0], name, *command[1:], *extra)
     assert result.exit_code == code, result.output
     line = one_line(result)
     assert line.startswith("Error:") and said in line, line
-    assert (threading.Lock, threading.Event, os._exit) == originals, "left replaced"
+    assert now() == originals, "left replaced"
 
 
 @pytest.mark.timeout(60)

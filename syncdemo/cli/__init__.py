@@ -175,6 +175,9 @@ def main() -> None:
                 raise SystemExit(0) from None
             sys.stdout.flush()
             raise SystemExit(done.code) from None
+    except KeyboardInterrupt:  # before a command's own handling began (its import, say)
+        click.echo("Interrupted.", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except OSError as exc:
         _silence_stdout()
         if exc.errno == errno.EPIPE:

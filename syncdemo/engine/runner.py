@@ -44,8 +44,16 @@ from syncdemo.scenarios.base import Scenario
 
 #: What one worker is called in messages, by --runtime.
 WORKER_NOUN = {"threads": "worker thread", "asyncio": "worker task", "processes": "worker process"}
+#: The clock the driver waits by, bound at import: a worker that replaces
+#: ``time.monotonic`` must not stop the driver from waiting for it (and then from putting
+#: the original back once every worker has ended).
+_monotonic = time.monotonic
+
 #: How long cancelled workers get to notice the stop flag before we give up on them.
 CANCEL_GRACE_S = 5.0
+#: After Ctrl-C: how long they get (they are daemon threads: the process may end without
+#: them, and Ctrl-C must end a command within a second).
+INTERRUPT_GRACE_S = 0.5
 
 
 class EngineError(RuntimeError):
@@ -266,19 +274,19 @@ def _run_trial(scenario: Scenario[Any], config: RunConfig, trial: int) -> TrialR
         )
         give_up_at = math.inf
         for t in threads:
-            while t.is_alive() and time.monotonic() < give_up_at:
+            while t.is_alive() and _monotonic() < give_up_at:
                 t.join(0.05)
                 stuck = watchdog.poll()
                 if stuck is not None:  # deadlocked or hung: keep why, make every worker give up
                     scenario.stuck(state, stuck)
                     stop.set()
                     cancelled = False
-                    give_up_at = time.monotonic() + CANCEL_GRACE_S
+                    give_up_at = _monotonic() + CANCEL_GRACE_S
                 if stop.is_set() and not cancelled:  # a worker failed: free the others
                     scenario.cancel(state)
                     cancelled = True
-    except KeyboardInterrupt:
-        _cancel(scenario, state, stop, gate, contexts[: len(threads)])
+    except KeyboardInterrupt:  # Ctrl-C ends the command within a second: wait less
+        _cancel(scenario, state, stop, gate, contexts[: len(threads)], INTERRUPT_GRACE_S)
         raise
     except RuntimeError as exc:  # "can't start new thread"
         _cancel(scenario, state, stop, gate, contexts[: len(threads)])
@@ -369,6 +377,7 @@ def _cancel(
     stop: threading.Event,
     gate: threading.Barrier,
     started: list[ThreadContext],
+    grace_s: float = CANCEL_GRACE_S,
 ) -> None:
     """Make every started worker give up, and wait (bounded) until they have.
 
@@ -379,6 +388,6 @@ def _cancel(
     stop.set()
     gate.abort()
     scenario.cancel(state)
-    deadline = time.monotonic() + CANCEL_GRACE_S
+    deadline = _monotonic() + grace_s
     for ctx in started:
-        ctx.finished.wait(max(0.0, deadline - time.monotonic()))
+        ctx.finished.wait(max(0.0, deadline - _monotonic()))

@@ -153,7 +153,8 @@ def patched() -> Iterator[None]:
     real_clock = queue.time  # type: ignore[attr-defined]
     real_threading_clock = threading._time  # type: ignore[attr-defined]
     saved_traced = (traced.TracedLock.acquire, traced.TracedLock.release)
-    thread_methods = {name: getattr(threading.Thread, name) for name in _THREAD}
+    thread_class = threading.Thread  # a worker may replace the name: put back on this
+    thread_methods = {name: getattr(thread_class, name) for name in _THREAD}
     simple_queue = queue.SimpleQueue
     from concurrent.futures import thread as futures_thread
 
@@ -195,6 +196,6 @@ def patched() -> Iterator[None]:
         setattr(traced.TracedLock, "acquire", saved_traced[0])  # noqa: B010
         setattr(traced.TracedLock, "release", saved_traced[1])  # noqa: B010
         for name, method in thread_methods.items():
-            setattr(threading.Thread, name, method)
+            setattr(thread_class, name, method)
         queue.SimpleQueue = simple_queue  # type: ignore[misc]
         futures_thread.ThreadPoolExecutor.__init__ = executor_init  # type: ignore[method-assign]

@@ -10,6 +10,10 @@ from collections.abc import Callable
 
 from syncdemo.explore.steps import HANG_S
 
+#: Bound at import: a worker that replaces ``threading.Thread`` must not break the pool
+#: (the runner notices the replacement and says so).
+_Thread = threading.Thread
+
 
 class Slot:
     """A reusable thread: runs one job at a time, given by :meth:`give`."""
@@ -20,7 +24,7 @@ class Slot:
         self._job: Callable[[], None] | None = None
         self._abandoned = False
         self._ended = False
-        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.thread = _Thread(target=self._main, name=name, daemon=True)
         self.thread.start()
 
     def usable(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from syncdemo import signals
+from syncdemo import guard, signals
 from syncdemo.engine.locks import Snapshot, describe_cycle, describe_graph, find_cycle
 from syncdemo.explore import patching, points, scheduler, tracking
 from syncdemo.explore.scheduler import Controller
@@ -118,6 +118,7 @@ class Runner:
         codes = points.code_objects(modules, target.files)
         self.tracer = points.make_tracer(granularity, target.files, codes)
         self._undo = contextlib.ExitStack()
+        self._names: guard.Snapshot = {}
         self.runs = 0
 
     def __enter__(self) -> Runner:
@@ -130,6 +131,7 @@ class Runner:
             scheduler.set_active(self.controller)
             stack.callback(scheduler.set_active, None)
             self.tracer.start()
+            self._names = guard.snapshot()  # as patched: the code must leave them so
             self._undo = stack.pop_all()
         if self.fitted:
             try:
@@ -171,11 +173,16 @@ class Runner:
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        changed = guard.restore(self._names)
         try:
             self.controller.close()
             self.tracer.stop()
         finally:
             self._undo.__exit__(t, e, tb)
+        if changed and not isinstance(e, KeyboardInterrupt):  # what broke, if anything did
+            raise patching.Unexplorable(
+                f"{self.target.scenario.name}: its code {guard.replaced_line(changed)}"
+            ) from e
 
     @property
     def check_unseen(self) -> bool:
@@ -230,6 +237,12 @@ class Runner:
         refused = [e for e in end.errors.values() if isinstance(e, patching.Unexplorable)]
         if refused:
             raise refused[0]
+        exits = [(i, e) for i, e in sorted(end.errors.items()) if isinstance(e, guard.HardExit)]
+        if exits:  # as run says it: the code would end the process, whatever the schedule
+            first, hard = exits[0]
+            raise patching.Unexplorable(
+                f"{self.target.scenario.name}: thread {first} failed: {guard.failure(hard)}"
+            ) from hard
         if end.errors and end.how == "done":
             # a worker raised: in this schedule the code fails outright (a race can do that:
             # a check on a value another thread changed); report it as a failing outcome

@@ -59,6 +59,10 @@ from syncdemo.explore.steps import (
     cost,
 )
 
+#: The clock the driver waits by, bound at import: a worker that replaces ``time.monotonic``
+#: must not break the driver (the runner notices the replacement and says so).
+_monotonic = time.monotonic
+
 #: Where a thread stands at a switch point: (id of its frame, code object, offset), or None.
 Here: TypeAlias = "tuple[int, types.CodeType, int] | None"
 
@@ -512,10 +516,10 @@ class Controller:
         ends interrupted. (The wait wakes every POLL_S to look: the signal's handler runs
         in this thread, and only between waits when the signal went to another thread.)"""
         seen = -1
-        check = time.monotonic() + HANG_S
+        check = _monotonic() + HANG_S
         since: float | None = None
         while not self._over.acquire(timeout=POLL_S):
-            now = time.monotonic()
+            now = _monotonic()
             if signals.pending() is not None:
                 since = now if since is None else since
                 if now - since >= INTERRUPT_GRACE_S:

@@ -194,13 +194,12 @@ class UserScenario(Scenario[Trial]):
         self._stuck_trials += 1
 
     def cancel(self, state: Trial) -> None:
-        """Make the workers stop between calls. When the watchdog found the trial stuck, also
-        stop threads still inside a call: wait a moment for them to return, then raise
-        :class:`Stopped` inside those that did not (an endless loop stops; a thread blocked
-        in C, e.g. on a lock, cannot be, and the engine reports it)."""
-        state.stopping = True
-        if state.stuck is None:  # Ctrl-C or a failed worker: the others leave between calls
-            return
+        """Make the workers stop between calls, and stop threads still inside a call (the
+        watchdog found the trial stuck, Ctrl-C, a worker failed): wait a moment for them
+        to return, then raise :class:`Stopped` inside those that did not (an endless loop
+        stops; a thread blocked in C, e.g. on a lock, cannot be, and the engine reports
+        it)."""
+        state.stopping = True  # most leave between calls; one in an endless call is stopped
         deadline = time.monotonic() + LEAVE_GRACE_S
         while any(state.inside) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -224,7 +223,13 @@ class UserScenario(Scenario[Trial]):
             verdict = str(exc) or "an assert in check() failed"
         except Exception as exc:
             raise _failure(f"{self.name}: check() raised {type(exc).__name__}: {exc}") from exc
-        held = verdict is None or (not isinstance(verdict, str) and bool(verdict))
+        try:
+            held = verdict is None or (not isinstance(verdict, str) and bool(verdict))
+        except Exception as exc:  # its own __bool__ raised
+            raise _failure(
+                f"{self.name}: check() returned a {type(verdict).__name__} that is neither "
+                f"true nor false: bool() of it raised {type(exc).__name__}: {exc}"
+            ) from exc
         details = self._outcome(instance)
         if not held:
             details["check"] = verdict if isinstance(verdict, str) and verdict else "False"
