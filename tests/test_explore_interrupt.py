@@ -281,6 +281,8 @@ def test_the_progress_line_says_what_runs_how_fast_and_the_bound() -> None:
     )
     assert "no way back, at most 2 preemptions: 5 schedules · " in line(NO_WAY_BACK, 5, 3, 2, 9)
     assert "PCT: 5 of 100 random schedules · " in line(SEARCH, 5, 3, None, 9, 100)
+    # the serial schedule's length, told before the search: what a schedule costs
+    assert ": 7 schedules of ~5,608 steps (--limit 9) · " in line(SEARCH, 7, 1.0, 2, 9, None, 5608)
 
 
 # --- in process: the signal at a known schedule of each stage -------------------------------

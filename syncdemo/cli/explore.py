@@ -315,14 +315,19 @@ def _progress(
     from syncdemo.render.explore import progress_line
 
     first: dict[str, tuple[float, int]] = {}  # each search: when it first reported, and how many
+    steps: list[int] = []  # how long a schedule is (the serial one), told before the search
 
     def on_progress(stage: str, made: int) -> None:
+        if stage == "size":  # explorer.SIZE (not imported: --help stays light)
+            steps.append(made)
+            return
         now = time.monotonic()
         since, then = first.setdefault(stage, (now, made))
 
         def line() -> Any:
             rate = (made - then) / (now - since) if now - since > 0.2 else None
-            return progress_line(scenario, stage, made, rate, bound, limit, runs)
+            size = steps[0] if steps and stage == "search" else None
+            return progress_line(scenario, stage, made, rate, bound, limit, runs, size)
 
         status.update(line)
 

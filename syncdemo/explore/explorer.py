@@ -45,6 +45,9 @@ Command = detail.Command
 SEARCH = "search"
 NO_WAY_BACK = "no way back"
 AT_GIL = "gil"
+#: Not a search: told once, before the search, how long a schedule is (the serial one's
+#: steps): with the rate, what a search of this size costs.
+SIZE = "size"
 #: Told after each schedule a search of :func:`explore` counts: which search, and how
 #: many schedules it has run so far.
 OnProgress = Callable[[str, int], None]
@@ -208,6 +211,8 @@ def _explore(
     deadline = None if time_limit is None else time.monotonic() + time_limit
     with Runner(target, granularity, step_limit, reduction) as runner:
         steps_each = runner.controller.step_limit
+        if on_progress is not None and runner.serial_steps:
+            on_progress(SIZE, runner.serial_steps)
         if random is not None:
             found = search.pct(
                 runner, random, seed, progress=_counter(on_progress, SEARCH), deadline=deadline

@@ -319,18 +319,21 @@ def progress_line(
     bound: int | None,
     limit: int,
     runs: int | None = None,
+    steps: int | None = None,
 ) -> Text:
     """The one line a search in progress shows on the terminal: which search, its bound,
-    schedules run so far (and the --limit, or the number of --random runs), how fast."""
+    schedules run so far (of about ``steps`` each, the serial one's length; and the
+    --limit, or the number of --random runs), how fast."""
     what = STAGES.get(stage, f"{stage}, ")
+    size = f" of ~{steps:,} steps" if steps else ""
     if runs is not None and stage == "search":
-        head = f"PCT: {schedules:,} of {runs:,} random schedules"
+        head = f"PCT: {schedules:,} of {runs:,} random schedules{size}"
     else:
         k = "every schedule" if bound is None else f"at most {bound} preemptions"
         if bound == 1:
             k = k[:-1]
         cap = f" (--limit {limit:,})" if stage != "no way back" else ""
-        head = f"{what}{k}: {schedules:,} schedules{cap}"
+        head = f"{what}{k}: {schedules:,} schedules{size}{cap}"
     parts = [head]
     if rate is not None:
         parts.append(f"{rate:,.0f}/s")
