@@ -38,6 +38,27 @@ BUDGET_S = 60.0
 #: (Deadlocks are still seen at once, as wait-for cycles.)
 WATCHDOG_S = 30.0
 
+#: A user file whose workers never return (issue 23: explore refuses it; Ctrl-C stops it).
+ENDLESS = """\
+import syncdemo
+
+
+@syncdemo.scenario
+class Endless:
+    threads = 2
+    iterations = 1
+
+    def setup(self):
+        self.x = 0
+
+    def worker(self, thread):
+        while True:
+            self.x += 1
+
+    def check(self):
+        return True
+"""
+
 
 def commands() -> dict[str, click.Command]:
     """Every command of the lazy group, loaded, by name."""

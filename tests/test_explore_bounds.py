@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import ENDLESS
 
 from syncdemo import scenarios
 from syncdemo.explore import detail
@@ -65,26 +66,6 @@ def test_the_fitted_step_limit_is_twice_the_serial_schedule() -> None:
     serial = replay(scenarios.get("counter"), config, (0,))
     assert serial.ok and serial.preemptions == 0
     assert e.step_limit == FIT_FACTOR * len(serial.schedule) > STEP_LIMIT
-
-
-ENDLESS = """
-import syncdemo
-
-@syncdemo.scenario
-class Endless:
-    threads = 2
-    iterations = 1
-
-    def setup(self):
-        self.x = 0
-
-    def worker(self, thread):
-        while True:
-            self.x += 1
-
-    def check(self):
-        return True
-"""
 
 
 def test_workers_that_never_end_are_one_line_and_exit_1(invoke: Invoke, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from helpers import env
+from helpers import ENDLESS, env
 
 from syncdemo.cli import output
 
@@ -235,27 +235,6 @@ def test_play_gives_the_terminal_back_on_sigterm(signum: int) -> None:
             process.wait()
         os.close(slave)
         os.close(master)
-
-
-ENDLESS = """\
-import syncdemo
-
-
-@syncdemo.scenario
-class Endless:
-    threads = 2
-    iterations = 1
-
-    def setup(self):
-        self.x = 0
-
-    def worker(self, thread):
-        while True:
-            self.x += 1
-
-    def check(self):
-        return True
-"""
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
