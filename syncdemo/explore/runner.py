@@ -169,6 +169,11 @@ class Runner:
                 "needs workers that finish; 'syncdemo run' runs endless ones against a timer"
             )
         ctrl.step_limit = max(STEP_LIMIT, FIT_FACTOR * len(run.end.schedule))
+        # no write seen at all: the shared state is out of the tracker's sight (a module
+        # global, a plain function's locals), so a loop round that "wrote nothing" may
+        # have; it is an ordinary switch point then, never a spin (the serial schedule
+        # itself used spins, to let a thread that waits for another's write go on)
+        ctrl.spins = bool(self.written)
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -187,13 +192,13 @@ class Runner:
     @property
     def check_unseen(self) -> bool:
         """Whether the scenario's check read none of the shared state the serial schedule
-        was seen to write: the workers then change what decides the outcome where the
-        tracker cannot see it (a module global, an object outside the shared state), and
-        what relies on the tracker (a loop round that wrote nothing is a spin) may be
+        was seen to write (it saw some): the workers then change what decides the outcome
+        where the tracker cannot see it too (a module global, an object outside the shared
+        state), and spin detection (a loop round that wrote nothing seen is a spin) may be
         wrong about them."""
         return (
             self.check_reads is not None
-            and self.serial_steps is not None
+            and bool(self.written)  # else spins are off: nothing relies on the tracker
             and not (self.check_reads & self.written)
         )
 

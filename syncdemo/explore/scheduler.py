@@ -104,6 +104,10 @@ class Controller:
         self.reduction = True
         """Whether a point reached through only local instructions since the last one is
         merged with it (bytecode.py); off (``--no-reduction``), every point is a choice."""
+        self.spins = True
+        """Whether a loop gone round without a write the tracker saw is a spin (the turn
+        is given away): off where the tracker sees none of the workers' writes (their
+        shared state is out of its sight), as a spin is then only a guess."""
         self._by_ident: dict[int, ThreadState] = {}
         self.states: list[ThreadState] = []
         self.now = 0.0
@@ -245,7 +249,7 @@ class Controller:
         ts.at = here
         before = ts.loops.get(key)
         ts.loops[key] = ts.writes
-        spinning = before is not None and before == ts.writes
+        spinning = self.spins and before is not None and before == ts.writes
         self._switch(ts, Pending("yield", "spin") if spinning else Pending("point"))
         self._note_line(ts)
 
