@@ -562,6 +562,25 @@ def test_a_check_that_raises_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_check_whose_result_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "liar.py"
+    path.write_text(
+        "import syncdemo\n\n\nclass Liar:\n    def __bool__(self):\n"
+        "        raise ValueError('no truth')\n\n\n"
+        "@syncdemo.scenario\nclass Liars:\n"
+        "    def setup(self):\n        self.n = 0\n\n"
+        "    def worker(self, thread):\n        self.n += 1\n\n"
+        "    def check(self):\n        return Liar()\n",
+        encoding="utf-8",
+    )
+    game = new_game(str(path))
+    alone = until(game, 0, finished(0))  # as many moves as this interpreter's lines take
+    result = play(str(path), "--moves", format_schedule((0,) * alone + (1,) * alone))
+    assert result.exit_code == 1, result.output
+    assert "bool() of it raised ValueError: no truth" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
 # --- slides and the end of a game ------------------------------------------------------------
 
 

@@ -110,7 +110,6 @@ CASES = [
     (["run"], "exits_in_check.py", 1, "sys.exit(4)"),
     (["explore"], "exits_in_check.py", 1, "sys.exit(4)"),
     (["explore"], "value_bool.py", 1, "bool() of it raised ValueError: no truth"),
-    (["play", "--moves", "0,0,1,1"], "value_bool.py", 1, "raised ValueError: no truth"),
     (["run"], "value_bool.py", 1, "raised ValueError: no truth"),
     # explore said "Verified" with threading.Event replaced, and a traceback for these
     (["explore"], "swaps_event.py", 1, "replaced threading.Event"),
