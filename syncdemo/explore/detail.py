@@ -14,7 +14,7 @@ from typing import Any
 
 from syncdemo.explore import search
 from syncdemo.explore.results import GIL, OutcomeCount, RealExecution, RealStep, SourceLine, Value
-from syncdemo.explore.runner import CUT, DEADLOCK, LIVELOCK, Runner, RunOutcome
+from syncdemo.explore.runner import DEADLOCK, LIVELOCK, Runner, RunOutcome
 from syncdemo.explore.steps import AccessRecord, Pending
 from syncdemo.explore.target import Target
 from syncdemo.results import RunConfig
@@ -123,15 +123,9 @@ def detail(
     if fair_from is not None:
         run = search.fairly(runner, schedule[:fair_from], detail=True)
         return execution(runner, run, command, unreachable, fair_from)
-    ctrl = runner.controller
-    limit = ctrl.step_limit
-    ctrl.step_limit = max(limit, len(schedule))
-    try:
+    with runner.step_limit_of(max(runner.controller.step_limit, len(schedule))):
         run = runner.run(search.Replay(schedule), detail=True)
-    finally:
-        ctrl.step_limit = limit
-    if run.how == CUT:
-        run = search.fairly(runner, schedule, detail=True)
+    run = search.settle(runner, run, len(schedule), detail=True)
     return execution(runner, run, command, unreachable, len(schedule))
 
 

@@ -22,7 +22,7 @@ from syncdemo import guard, signals
 from syncdemo.engine.locks import Snapshot, describe_cycle, describe_graph, find_cycle
 from syncdemo.explore import patching, points, scheduler, tracking
 from syncdemo.explore.scheduler import Controller
-from syncdemo.explore.steps import AccessRecord, Chooser, RunEnd, StepRecord, default_order
+from syncdemo.explore.steps import Chooser, RunEnd, Serial, StepRecord
 from syncdemo.explore.target import Target
 from syncdemo.results import FORBIDDEN, Outcome
 
@@ -150,11 +150,8 @@ class Runner:
         (an ABC's ``isinstance`` cache, a lazy import) before any schedule is compared
         with another. Raises :class:`EndlessWork` when the serial schedule does not end."""
         ctrl = self.controller
-        ctrl.step_limit = PROBE_LIMIT
-        try:
-            run = self.run(_Serial(), judged=False, accesses=True)
-        finally:
-            ctrl.step_limit = STEP_LIMIT
+        with self.step_limit_of(PROBE_LIMIT):
+            run = self.run(Serial(), judged=False, accesses=True)
         self.runs -= 1
         self.serial_steps = len(run.end.schedule)
         self.written = frozenset(a.path for st in run.end.steps for a in st.accesses if a.write)
@@ -174,6 +171,17 @@ class Runner:
         # have; it is an ordinary switch point then, never a spin (the serial schedule
         # itself used spins, to let a thread that waits for another's write go on)
         ctrl.spins = bool(self.written)
+
+    @contextlib.contextmanager
+    def step_limit_of(self, steps: int) -> Iterator[None]:
+        """Within the block, schedules are cut after ``steps`` steps; then the limit is
+        what it was."""
+        ctrl = self.controller
+        limit, ctrl.step_limit = ctrl.step_limit, steps
+        try:
+            yield
+        finally:
+            ctrl.step_limit = limit
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -264,10 +272,12 @@ class Runner:
             return RunOutcome(end, None, end.how, "", cycle, waits, tuple(states), initial)
         ctrl.building = True
         try:
-            with tracking.noted_reads() as read:
-                outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
-            if self.check_reads is None:
+            if self.check_reads is None:  # the first check's reads only: off the hot path after
+                with tracking.noted_reads() as read:
+                    outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
                 self.check_reads = frozenset(read)
+            else:
+                outcome = self.target.check(built, cycle if end.how == DEADLOCK else None)
         finally:
             ctrl.building = False
         if end.how == DEADLOCK:
@@ -278,18 +288,6 @@ class Runner:
         return RunOutcome(
             end, outcome, label, self.target.grade(outcome), "", (), tuple(states), initial
         )
-
-
-class _Serial:
-    """Each thread runs on while it can; then the next in turn (no preemption)."""
-
-    def choose(
-        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
-    ) -> int | None:
-        return default_order(enabled, last, mode)[0]
-
-    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
-        pass
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from syncdemo.explore.steps import (
     FREE,
     INTERRUPTED,
     AccessRecord,
+    Serial,
     cost,
     default_order,
 )
@@ -51,7 +52,7 @@ class NotDeterministic(RuntimeError):
     """The same prefix of choices led to different runnable threads."""
 
 
-class Replay:
+class Replay(Serial):
     """Follows a given schedule, then goes on without preemption."""
 
     def __init__(self, schedule: tuple[int, ...]) -> None:
@@ -69,10 +70,7 @@ class Replay:
                     f"then (runnable: {runnable})"
                 )
             return t
-        return default_order(enabled, last, mode)[0]
-
-    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
-        pass
+        return super().choose(depth, enabled, last, mode)
 
 
 @dataclass(eq=False)
@@ -193,24 +191,20 @@ class Fair:
 QUANTUM = 25
 
 
-def settle(runner: Runner, run: RunOutcome, decided: int) -> RunOutcome:
+def settle(runner: Runner, run: RunOutcome, decided: int, *, detail: bool = False) -> RunOutcome:
     """A run cut at the step limit, run again from its first ``decided`` choices under a
     fair continuation: its real end, or a livelock when it still does not finish."""
     if run.how != CUT:
         return run
-    return fairly(runner, run.end.schedule[:decided])
+    return fairly(runner, run.end.schedule[:decided], detail=detail)
 
 
 def fairly(runner: Runner, prefix: tuple[int, ...], *, detail: bool = False) -> RunOutcome:
     """``prefix``, then each runnable thread in turn (:class:`Fair`), with room to finish
     (:data:`FAIR_FACTOR` times the step limit): its end, or a livelock when it runs past."""
-    ctrl = runner.controller
-    limit = ctrl.step_limit
-    ctrl.step_limit = max(limit * FAIR_FACTOR, FAIR_STEPS, len(prefix) + limit)
-    try:
+    limit = runner.controller.step_limit
+    with runner.step_limit_of(max(limit * FAIR_FACTOR, FAIR_STEPS, len(prefix) + limit)):
         fair = runner.run(Fair(prefix), detail=detail)
-    finally:
-        ctrl.step_limit = limit
     return livelock(fair, len(prefix)) if fair.how == CUT else replace(fair, fair_from=len(prefix))
 
 
@@ -385,7 +379,7 @@ def warm_up(runner: Runner) -> None:
     before it (:class:`NotDeterministic`). A runner that fitted its step limit has run
     one already."""
     if runner.serial_steps is None:
-        runner.run(Replay(()))
+        runner.run(Serial())
 
 
 def pct(
@@ -402,7 +396,7 @@ def pct(
     found = Found()
     if length <= 0 and not found.stopped(runner):
         if runner.serial_steps is None:
-            runner.serial_steps = len(runner.run(Replay(())).end.schedule)
+            runner.serial_steps = len(runner.run(Serial()).end.schedule)
         length = max(1, runner.serial_steps)
     for i in range(runs):
         if found.stopped(runner) or found.out_of_time(deadline):

@@ -139,6 +139,19 @@ def default_order(enabled: tuple[int, ...], last: int | None, mode: int) -> list
     return list(enabled)
 
 
+class Serial:
+    """Each thread runs on while it can, then the next in turn: no preemption (the serial
+    schedule, when it starts from nothing)."""
+
+    def choose(
+        self, depth: int, enabled: tuple[int, ...], last: int | None, mode: int
+    ) -> int | None:
+        return default_order(enabled, last, mode)[0]
+
+    def stepped(self, depth: int, thread: int, accesses: tuple[AccessRecord, ...]) -> None:
+        pass
+
+
 def cost(mode: int, last: int | None, choice: int, enabled: tuple[int, ...]) -> int:
     """1 if running ``choice`` next is a preemption, else 0."""
     if mode == RUNNING:
