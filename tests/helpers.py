@@ -133,6 +133,19 @@ def no_worker_threads_left() -> bool:
     return not [t for t in threading.enumerate() if t.name.startswith("syncdemo-") and t.is_alive()]
 
 
+def workers_end_within(seconds: float) -> bool:
+    """Whether every worker thread has ended within ``seconds``: after Ctrl-C the engine
+    waits only INTERRUPT_GRACE_S for them (they are daemons, and the command must end at
+    once), so a worker told to stop may still be on its way out when run() returns; on a
+    busy machine or a free-threaded build, by more than that grace."""
+    deadline = time.monotonic() + seconds
+    while not no_worker_threads_left():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def wait_for_threads_started(pid: int, count: int, timeout: float = BUDGET_S) -> None:
     """Wait until process ``pid`` has started ``count`` threads besides its main one, each
     counted once even after it ended (Linux, /proc; elsewhere, just sleep 2 s), or until

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import no_worker_threads_left
 
 from syncdemo import scenarios
 from syncdemo.engine import runner as engine
@@ -80,10 +81,6 @@ def first_failure(name: str, sync: str, **changes: Any) -> TrialResult | None:
         if time.monotonic() > until:
             break
     return None
-
-
-def no_worker_threads_left() -> bool:
-    return not [t for t in threading.enumerate() if t.name.startswith("syncdemo-") and t.is_alive()]
 
 
 # --- the registry -------------------------------------------------------------------------

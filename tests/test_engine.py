@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from helpers import no_worker_threads_left
+from helpers import no_worker_threads_left, workers_end_within
 
 from syncdemo import scenarios
 from syncdemo.engine import runner as engine
@@ -304,7 +304,7 @@ def test_ctrl_c_during_a_trial_cancels_the_workers() -> None:
     assert stop.value.partial.trials == ()
     assert stop.value.partial.interrupted is True
     assert sys.getswitchinterval() == before
-    assert no_worker_threads_left(), threading.enumerate()
+    assert workers_end_within(10), threading.enumerate()
 
 
 def test_ctrl_c_between_trials_keeps_the_finished_ones() -> None:
