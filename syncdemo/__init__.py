@@ -5,6 +5,8 @@ scenario file does) and ``syncdemo --help`` stay fast:
 
 - ``@syncdemo.scenario`` and ``@syncdemo.strategy(NAME, safe=...)`` mark a user's class;
 - ``syncdemo.run(scenario, ...)`` runs one and returns the :class:`RunResult` the CLI shows;
+- ``syncdemo.explore(scenario, ...)`` explores one (or a function that starts threads) and
+  returns the report ``syncdemo explore`` shows;
 - the result types: ``RunResult``, ``TrialResult``, ``Outcome``, ``RunConfig``...
 """
 
@@ -19,6 +21,7 @@ _EXPORTS = {
     "scenario": "syncdemo.decorators",
     "strategy": "syncdemo.decorators",
     "run": "syncdemo.api",
+    "explore": "syncdemo.api",
     "RunResult": "syncdemo.results",
     "TrialResult": "syncdemo.results",
     "Outcome": "syncdemo.results",
@@ -37,13 +40,14 @@ __all__ = [
     "ThreadStats",
     "TrialResult",
     "__version__",
+    "explore",
     "run",
     "scenario",
     "strategy",
 ]
 
 if TYPE_CHECKING:
-    from syncdemo.api import run
+    from syncdemo.api import explore, run
     from syncdemo.decorators import scenario, strategy
     from syncdemo.results import (
         Outcome,

@@ -24,6 +24,7 @@ import re
 import sys
 import sysconfig
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,18 @@ def is_reference(name: str) -> bool:
 
 
 def load_reference(name: str) -> Scenario[Any]:
-    """The scenario ``name`` points to (see :func:`is_reference`)."""
+    """The scenario ``name`` points to (see :func:`is_reference`); a pytest node id
+    (``tests/test_bank.py::test_transfer``, ``...::TestBank::test_transfer``) is the test
+    function it names."""
+    if ".py::" in name:
+        path, _, test = name.partition(".py::")
+        if "[" in test:
+            raise ScenarioError(
+                f"{name}: a parametrized test's id; explore calls a test function with no "
+                "arguments (give one case its own function, or use the pytest plugin's "
+                "syncdemo_explore fixture in the test)."
+            )
+        return load_file(path + ".py", test.replace("::", "."), node=True)
     if ".py:" in name:
         path, _, attr = name.rpartition(".py:")
         return load_file(path + ".py", attr)
@@ -67,9 +79,10 @@ def load_reference(name: str) -> Scenario[Any]:
 # --- files ----------------------------------------------------------------------------------
 
 
-def load_file(text: str, attr: str) -> Scenario[Any]:
+def load_file(text: str, attr: str, node: bool = False) -> Scenario[Any]:
     """The scenario class ``attr`` (a class or scenario name) in file ``text``, or its only
-    one when ``attr`` is empty."""
+    one when ``attr`` is empty; with ``node``, the test function ``attr`` (a pytest node
+    id's)."""
     try:
         path = Path(text).expanduser()
         exists, folder = path.exists(), path.is_dir()
@@ -81,6 +94,8 @@ def load_file(text: str, attr: str) -> Scenario[Any]:
     if folder:
         raise ScenarioError(f"{text!r} is a folder; give a .py file in it (e.g. {text}/module.py).")
     module = import_file(path, text)
+    if node:
+        return pick(module, attr, text, f"{text}::", node=True)
     return pick(module, attr, text, f"{text}:")
 
 
@@ -225,9 +240,12 @@ def scenario_classes(module: ModuleType) -> list[type]:
     ]
 
 
-def pick(module: ModuleType, attr: str, shown: str, prefix: str) -> Scenario[Any]:
-    """The scenario ``attr`` names in ``module`` (its class name or its scenario name), or
-    the module's only one."""
+def pick(
+    module: ModuleType, attr: str, shown: str, prefix: str, node: bool = False
+) -> Scenario[Any]:
+    """The scenario ``attr`` names in ``module`` (its class name or its scenario name, or
+    a function that starts threads: ``Class.method`` is a test class's method), or the
+    module's only one; with ``node`` (a pytest node id), only a function."""
     found = scenario_classes(module)
     if not attr:
         if not found:
@@ -243,14 +261,21 @@ def pick(module: ModuleType, attr: str, shown: str, prefix: str) -> Scenario[Any
             )
         return adapt(found[0], shown)
     obj: Any = module
+    owner: Any = None
     for part in attr.split("."):
-        obj = getattr(obj, part, None)
-    if obj is None:
+        owner, obj = obj, getattr(obj, part, None)
+    if obj is None and not node:
         obj = next((c for c in found if adapt_name(c) == attr), None)
     if inspect.isfunction(obj):  # a plain function: the threads it starts
         from syncdemo.scenarios.user import function_class
 
-        return adapt(function_class(obj, shown), shown, name=f"{prefix}{attr}".rstrip(":"))
+        test = test_alone(obj, owner, f"{prefix}{attr.replace('.', prefix[-2:])}")
+        return adapt(function_class(test, shown), shown, name=f"{prefix}{attr}".rstrip(":"))
+    if node:
+        tests = [k for k, v in vars(module).items() if k.startswith("test") and callable(v)]
+        close = difflib.get_close_matches(attr, tests, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(prefix + c for c in close)}?" if close else ""
+        raise ScenarioError(f"{shown} has no test function {attr!r}.{hint}")
     if not isinstance(obj, type):
         known = [c.__name__ for c in found] or [
             k for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_")
@@ -262,6 +287,48 @@ def pick(module: ModuleType, attr: str, shown: str, prefix: str) -> Scenario[Any
         there = f" (it has: {', '.join(known)})" if known and not close else ""
         raise ScenarioError(f"{shown} has no scenario {attr!r}{there}.{hint}")
     return adapt(obj, shown)
+
+
+def test_alone(
+    function: Any, owner: Any, shown: str, given: dict[str, Any] | None = None
+) -> Callable[[], Any]:
+    """``function`` as a call with no arguments: a test class's method is called on a new
+    instance of the class (its ``setup_method`` first, as pytest does); the arguments it
+    needs are ``given`` (pytest's fixture values), else it is refused."""
+    bound = isinstance(owner, type) and not isinstance(
+        inspect.getattr_static(owner, function.__name__, None), staticmethod
+    )
+    params = list(inspect.signature(function).parameters.values())[1 if bound else 0 :]
+    needed = [
+        p.name
+        for p in params
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    given = given or {}
+    needed = [name for name in needed if name not in given]
+    if needed:
+        raise ScenarioError(
+            f"{shown} takes {', '.join(needed)}: explore calls it with no arguments "
+            "(pytest fixtures are pytest's; in the test, the syncdemo_explore fixture of "
+            "syncdemo's pytest plugin explores a function that does)."
+        )
+    if not bound and not given:
+        return function  # type: ignore[no-any-return]
+
+    def method_test() -> Any:
+        if not bound:
+            return function(**given)
+        instance = owner()
+        setup = getattr(instance, "setup_method", None)
+        if callable(setup):
+            setup(function)
+        return function(instance, **given)
+
+    method_test.__name__ = function.__name__
+    method_test.__qualname__ = function.__qualname__
+    method_test.__module__ = function.__module__
+    method_test.__doc__ = function.__doc__
+    return method_test
 
 
 def _is_strategy(cls: type, name: str) -> bool:

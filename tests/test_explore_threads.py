@@ -121,7 +121,7 @@ def test_a_function_whose_threads_lose_a_deposit_fails(tmp_path: Path, granulari
     assert found.complete and not found.ok
     example = found.counterexample
     assert example is not None and example.preemptions == 1
-    assert "AssertionError: balance is 10" in example.error
+    assert example.check == "test_two_deposits() raised AssertionError: balance is 10"
     assert {s.thread for s in example.steps} == {0, 1, 2}  # the two it started, numbered on
     assert any(line.file.startswith("account_") for s in example.steps for line in s.lines)
 

@@ -191,7 +191,9 @@ def explore(
     config = opt.config(
         scenario, purpose="explore", sync=sync, threads=threads, iterations=iterations, seed=seed
     )
-    report = _report(scenario, config, granularity, name)
+    from syncdemo.explore.report import Report
+
+    report = Report.of(scenario, config, granularity, name)
     bound = preemption_bound(scenario, max_preemptions)
     from dataclasses import replace
 
@@ -288,24 +290,6 @@ def _check_combinations(
         raise click.UsageError("--schedule replays one schedule; drop --random.")
     if quiz and runs is not None:
         raise click.UsageError("--quiz picks its own schedule; drop --random.")
-
-
-def _report(scenario: Scenario[Any], config: RunConfig, granularity: str, name: str) -> Report:
-    from syncdemo.explore.report import Report
-
-    return Report(
-        name=name if name != scenario.name else "",
-        scenario=scenario.name,
-        sync=config.sync,
-        threads=config.threads,
-        iterations=config.iterations,
-        iterations_meaning=scenario.iterations_meaning,
-        invariant=scenario.invariant,
-        violation_noun=scenario.violation_noun,
-        outcome_name=scenario.outcome_name,
-        roles=scenario.roles_note(config),
-        granularity=granularity,
-    )
 
 
 def _progress(

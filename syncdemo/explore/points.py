@@ -97,11 +97,11 @@ SKIP, OTHER, OWN = 0, 1, 2
 
 
 def code_objects(
-    modules: Iterable[types.ModuleType], files: frozenset[str]
+    modules: Iterable[types.ModuleType], files: frozenset[str], roots: Iterable[Any] = ()
 ) -> list[types.CodeType]:
-    """Every code object defined in ``modules`` whose file is one of ``files``: module-level
-    functions, methods (also static/class methods and properties), nested functions and
-    lambdas."""
+    """Every code object defined in ``modules`` (and in ``roots``: classes, functions)
+    whose file is one of ``files``: module-level functions, methods (also static/class
+    methods and properties), nested functions and lambdas."""
     found: dict[int, types.CodeType] = {}
 
     def add_code(code: types.CodeType) -> None:
@@ -130,6 +130,8 @@ def code_objects(
     for module in modules:
         for value in vars(module).values():
             add(value, 0)
+    for root in roots:
+        add(root, 0)
     return list(found.values())
 
 
@@ -145,22 +147,28 @@ def make_tracer(granularity: str, files: frozenset[str], codes: list[types.CodeT
         raise ValueError(f"unknown granularity {granularity!r}")
     if sys.version_info >= (3, 12):
         return MonitoringTracer(granularity, files, codes)
-    return SettraceTracer(granularity, files)
+    return SettraceTracer(granularity, files, codes)
 
 
 class _Scope:
     """Which code is the scenario's own, which is machinery, and which is other code."""
 
-    def __init__(self, granularity: str, files: frozenset[str]) -> None:
+    def __init__(
+        self, granularity: str, files: frozenset[str], codes: Iterable[types.CodeType] = ()
+    ) -> None:
         self.granularity = granularity
         self.files = files
+        self.codes = frozenset(codes)
+        """The scenario's own code objects: where its file is no file ("<string>" for
+        `python -c`, "<stdin>"), what else has that name (a dataclass's generated methods,
+        any exec'd text) is not the scenario's."""
         self._kinds: dict[types.CodeType, int] = {}
 
     def kind(self, code: types.CodeType) -> int:
         kind = self._kinds.get(code)
         if kind is None:
             name = code.co_filename
-            if name in self.files:
+            if name in self.files and (code in self.codes or not name.startswith("<")):
                 kind = OWN
             elif name.startswith(MACHINERY) or name in HARNESS:
                 kind = SKIP
@@ -263,9 +271,11 @@ class SettraceTracer:
     """``sys.settrace`` in each controlled thread: every frame outside the explorer's
     machinery gets a local trace function with instruction events."""
 
-    def __init__(self, granularity: str, files: frozenset[str]) -> None:
+    def __init__(
+        self, granularity: str, files: frozenset[str], codes: list[types.CodeType]
+    ) -> None:
         self.granularity = granularity
-        self.scope = _Scope(granularity, files)
+        self.scope = _Scope(granularity, files, codes)
         self.every_call = sys.version_info < (3, 11)
         """3.10 checks the eval breaker after every call, Python functions' included."""
         self._codes: dict[types.CodeType, _Code] = {}
@@ -322,7 +332,7 @@ class MonitoringTracer:
         self, granularity: str, files: frozenset[str], codes: list[types.CodeType]
     ) -> None:
         self.granularity = granularity
-        self.scope = _Scope(granularity, files)
+        self.scope = _Scope(granularity, files, codes)
         self.codes = codes
         self.starts = {c: line_starts(c) for c in codes}
         self._last: dict[int, tuple[types.CodeType, int, int]] = {}

@@ -6,9 +6,13 @@ and the verdict, which says exactly what the search covered and what the schedul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncdemo.explore.results import NEEDS, RealExecution, RealExploration
+
+if TYPE_CHECKING:
+    from syncdemo.results import RunConfig
+    from syncdemo.scenarios.base import Scenario
 
 #: What each --granularity stops the threads at, in words.
 GRANULARITY = {
@@ -39,6 +43,24 @@ class Report:
     granularity: str
     exploration: RealExploration | None = None
     replay: RealExecution | None = None
+
+    @classmethod
+    def of(cls, scenario: Scenario[Any], config: RunConfig, granularity: str, name: str) -> Report:
+        """The report of exploring ``scenario`` as ``config`` says (``name``: how the user
+        named it, when not by its registered name), before anything ran."""
+        return cls(
+            name=name if name != scenario.name else "",
+            scenario=scenario.name,
+            sync=config.sync,
+            threads=config.threads,
+            iterations=config.iterations,
+            iterations_meaning=scenario.iterations_meaning,
+            invariant=scenario.invariant,
+            violation_noun=scenario.violation_noun,
+            outcome_name=scenario.outcome_name,
+            roles=scenario.roles_note(config),
+            granularity=granularity,
+        )
 
     @property
     def size(self) -> str:

@@ -158,6 +158,15 @@ class RealExecution:
         return self.how == "done" and self.outcome is not None and self.outcome.ok
 
     @property
+    def check(self) -> str:
+        """What the scenario's check() said of this schedule's end when it failed ("" when
+        it held, or said no more than False)."""
+        if self.outcome is None or self.outcome.ok:
+            return ""
+        said = self.outcome.details.get("check", "")
+        return "" if said in ("", "False") else str(said)
+
+    @property
     def unreachable_step(self) -> int | None:
         return next((s.index for s in self.steps if s.unreachable), None)
 
@@ -180,6 +189,7 @@ class RealExecution:
             "cycle": self.cycle,
             "waits": list(self.waits),
             "error": self.error,
+            "check": self.check,
             "needs": self.needs,
             "needs_text": NEEDS.get(self.needs, ""),
             "invariant_unreachable_at": self.unreachable_step,

@@ -115,7 +115,7 @@ class Runner:
         self.controller.files = frozenset(target.files)
         self.controller.reduction = reduction
         modules = list(points.iter_modules(target.files))
-        codes = points.code_objects(modules, target.files)
+        codes = points.code_objects(modules, target.files, target.scenario.code_roots())
         self.tracer = points.make_tracer(granularity, target.files, codes)
         self._undo = contextlib.ExitStack()
         self._names: guard.Snapshot = {}

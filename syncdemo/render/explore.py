@@ -149,6 +149,9 @@ def execution_notes(report: Report, run: RealExecution) -> Text:
     if run.deadlocked:
         out.append("Deadlock: ", style="bold red")
         out.append((run.cycle or "; ".join(run.waits)) + ". Nobody can ever move again.\n")
+    if run.check:
+        out.append("check() said: ", style="bold red")
+        out.append(run.check + "\n")
     if run.error:
         out.append("A worker raised: ", style="bold red")
         out.append(run.error + "\n")

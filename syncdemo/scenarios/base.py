@@ -205,6 +205,11 @@ class Scenario(ABC, Generic[S]):
         files.update(w.__code__.co_filename for w in lessons if hasattr(w, "__code__"))
         return frozenset(f for f in files if f)
 
+    def code_roots(self) -> tuple[Any, ...]:
+        """Classes and functions whose code is the code under test besides what the
+        modules of :meth:`code_files` define (code with no file: the REPL's)."""
+        return ()
+
     def explored_state(self, state: S, root: str, track: Callable[[Any, str], Any]) -> S:
         """``state`` with what the workers share made to report its reads and writes
         (``track(obj, name)`` returns the tracked object); ``root`` is the workers' name for

@@ -165,7 +165,16 @@ class UserScenario(Scenario[Trial]):
             found = inspect.getsourcefile(self.user_class)
             if found:
                 return frozenset({found})
-        return super().code_files(workers)
+        # defined in the REPL, `python -c` or a notebook: where its methods' code says
+        own = {
+            f.__code__.co_filename
+            for f in vars(self.user_class).values()
+            if inspect.isfunction(f) and f.__module__ == self.user_class.__module__
+        }
+        return frozenset(own) or super().code_files(workers)
+
+    def code_roots(self) -> tuple[Any, ...]:
+        return (self.user_class,)
 
     def explored_state(self, state: Trial, root: str, track: Callable[[Any, str], Any]) -> Trial:
         state.instance = track(state.instance, "self")
@@ -458,6 +467,7 @@ def function_class(function: Callable[[], Any], origin: str) -> type:
     def setup(self: Any) -> None:
         failures: list[str] = []
         vars(self)["__failures"] = failures
+        vars(self)["__raised"] = []
         vars(self)["__hook"] = threading.excepthook  # 'syncdemo run': what threads raise
 
         def record(args: Any) -> None:
@@ -466,11 +476,18 @@ def function_class(function: Callable[[], Any], origin: str) -> type:
         threading.excepthook = record
 
     def call_function(self: Any, thread: int) -> None:
-        function()
+        try:
+            function()
+        except Exception as exc:  # a failed assert is what the test found, not a crash
+            if type(exc).__module__.startswith("syncdemo."):
+                raise  # the harness's own: the run is stopped, or cannot be explored
+            vars(self)["__raised"].append(f"{type(exc).__name__}: {exc}")
 
     def check(self: Any) -> Any:
         threading.excepthook = vars(self)["__hook"]
-        failures = vars(self)["__failures"]
+        raised, failures = vars(self)["__raised"], vars(self)["__failures"]
+        if raised:
+            return f"{name}() raised {raised[0]}"
         if failures:
             return f"a thread it started raised {failures[0]}"
         return True
