@@ -29,6 +29,7 @@ COMMANDS = {
     "compare": "syncdemo.cli.compare:compare",
     "sweep": "syncdemo.cli.sweep:sweep",
     "explore": "syncdemo.cli.explore:explore",
+    "check": "syncdemo.cli.check:check",
     "play": "syncdemo.cli.play:play",
 }
 
