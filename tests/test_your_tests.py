@@ -101,7 +101,7 @@ def test_marked():
     assert account.balance == 20, f"balance is {{account.balance}}"
 
 
-@pytest.mark.syncdemo_explore(max_preemptions=2)
+@pytest.mark.syncdemo_explore(max_preemptions=1)
 def test_marked_locked():
     account, lock = Account(), threading.Lock()
 
@@ -168,7 +168,14 @@ def test_a_node_id_of_a_locked_test_is_verified(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project(tmp_path)
-    result = explore_cli(tmp_path, "test_bank.py::test_locked", "--check", monkeypatch=monkeypatch)
+    result = explore_cli(
+        tmp_path,
+        "test_bank.py::test_locked",
+        "--check",
+        "--max-preemptions",
+        "1",
+        monkeypatch=monkeypatch,
+    )
     assert result.exit_code == 0, result.output
     assert "Verified for this bound" in result.stdout
 
